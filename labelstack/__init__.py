@@ -1,0 +1,3 @@
+"""LabelStack: an open medical-image annotation platform."""
+
+__version__ = "0.1.0"

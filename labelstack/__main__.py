@@ -1,0 +1,3 @@
+from labelstack.cli import app
+
+app(prog_name="labelstack")

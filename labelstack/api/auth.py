@@ -1,0 +1,40 @@
+"""Tokens for scripts: OAuth2 password form in, bearer token out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from labelstack.api.deps import CurrentUser, SessionDep, oauth2
+from labelstack.api.schemas import UserPublic
+from labelstack.services import auth
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+@router.post("/token", response_model=Token)
+async def token(session: SessionDep,
+                form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    user = await auth.login(session, form.username, form.password)
+    return Token(access_token=auth.issue_token(session, user))
+
+
+@router.get("/me", response_model=UserPublic)
+def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.of(user)
+
+
+@router.post("/logout", status_code=204)
+def logout(session: SessionDep, _user: CurrentUser,
+           token: Annotated[str | None, Depends(oauth2)]) -> None:
+    """Revoke the token this request carries."""
+    if token:
+        auth.revoke_token(session, token)

@@ -1,0 +1,69 @@
+"""Settings from `LABELSTACK_*` environment variables or a `.env` file.
+
+The data directory is checked (and created) here so that a bad setting fails
+once, at start, with one clear message instead of deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """A setting is unusable; the message says which one and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LABELSTACK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./labelstack-data"))
+    database_url: str | None = None
+    secret_key: str | None = None
+    dicomweb_url: str | None = None
+    dicomweb_username: str | None = None
+    dicomweb_password: str | None = None
+    volume_cache_mb: int = 2048
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'labelstack.db').resolve()}"
+
+    def prepare_data_dir(self) -> Path:
+        """Create the data dir if needed and prove it is writable."""
+        path = self.data_dir.expanduser()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise SettingsError(
+                f"LABELSTACK_DATA_DIR={path} is not a writable directory: {exc.strerror or exc}"
+            ) from exc
+        self.data_dir = path.resolve()
+        return self.data_dir
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, else one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret.key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            os.chmod(key_file, 0o600)
+        return key_file.read_text().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values)

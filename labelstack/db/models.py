@@ -1,0 +1,241 @@
+"""SQLModel tables for the whole domain (see ARCHITECTURE.md, "Domain").
+
+Enumerations are stored as short strings (see `enums.py`) so the schema is the
+same on SQLite and PostgreSQL; rules about them live in `services/`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from labelstack.db.types import UTCDateTime, utcnow
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = Field(default=True)
+    roles: str = Field(default="", max_length=64, description="comma-separated roles, sorted")
+    created_at: datetime = _created()
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(default="", max_length=100)
+    created_at: datetime = _created()
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked: bool = Field(default=False)
+
+
+class Study(SQLModel, table=True):
+    __tablename__ = "studies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_uid: str = Field(max_length=64, unique=True, index=True)
+    patient_id: str = Field(default="", max_length=64, index=True)
+    patient_name: str = Field(default="", max_length=200, index=True)
+    study_date: date | None = Field(default=None, index=True)
+    study_description: str = Field(default="", max_length=200)
+    accession_number: str = Field(default="", max_length=64)
+    created_at: datetime = _created()
+
+
+class Series(SQLModel, table=True):
+    __tablename__ = "series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_uid: str = Field(max_length=64, unique=True, index=True)
+    study_id: int = Field(foreign_key="studies.id", index=True, ondelete="CASCADE")
+    modality: str = Field(default="", max_length=16, index=True)
+    body_part: str = Field(default="", max_length=64)
+    series_description: str = Field(default="", max_length=200)
+    series_number: int | None = None
+    rows: int | None = None
+    columns: int | None = None
+    number_of_frames: int = Field(default=0)
+    number_of_instances: int = Field(default=0)
+    store: str = Field(default="local", max_length=16)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Instance(SQLModel, table=True):
+    __tablename__ = "instances"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sop_instance_uid: str = Field(max_length=64, unique=True, index=True)
+    series_id: int = Field(foreign_key="series.id", index=True, ondelete="CASCADE")
+    sop_class_uid: str = Field(default="", max_length=64)
+    transfer_syntax_uid: str = Field(default="", max_length=64)
+    instance_number: int | None = None
+    number_of_frames: int = Field(default=1)
+    store_key: str = Field(max_length=500)
+    file_size: int = Field(default=0)
+    created_at: datetime = _created()
+
+
+class Label(SQLModel, table=True):
+    __tablename__ = "labels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, index=True)
+    color: str = Field(default="#ff0000", max_length=9)
+    description: str = Field(default="", max_length=1000)
+    archived: bool = Field(default=False)
+    created_at: datetime = _created()
+
+
+class LabelAssignment(SQLModel, table=True):
+    __tablename__ = "label_assignments"
+    __table_args__ = (sa.UniqueConstraint("label_id", "series_id", name="uq_label_assignment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    label_id: int = Field(foreign_key="labels.id", index=True, ondelete="RESTRICT")
+    series_id: int = Field(foreign_key="series.id", index=True, ondelete="RESTRICT")
+    created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    task_id: int | None = Field(default=None, foreign_key="tasks.id", ondelete="SET NULL")
+    created_at: datetime = _created()
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=16, index=True)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    priority: str = Field(default="normal", max_length=16, index=True)
+    due_date: date | None = Field(default=None, index=True)
+    status: str = Field(default="unassigned", max_length=16, index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="users.id", index=True,
+                                    ondelete="SET NULL")
+    creator_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    time_spent: float = Field(default=0.0, description="seconds of active work")
+    row_version: int = Field(default=1, description="optimistic lock counter")
+
+
+class TaskItem(SQLModel, table=True):
+    __tablename__ = "task_items"
+    __table_args__ = (sa.UniqueConstraint("task_id", "position", name="uq_task_item_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="tasks.id", index=True, ondelete="CASCADE")
+    position: int
+    series_id: int | None = Field(default=None, foreign_key="series.id", index=True,
+                                  ondelete="RESTRICT")
+    label_assignment_id: int | None = Field(default=None, foreign_key="label_assignments.id",
+                                            index=True, ondelete="RESTRICT")
+    annotation_id: int | None = Field(default=None, foreign_key="annotations.id", index=True,
+                                      ondelete="RESTRICT")
+    done: bool = Field(default=False)
+
+
+class Annotation(SQLModel, table=True):
+    __tablename__ = "annotations"
+    __table_args__ = (
+        sa.UniqueConstraint("label_assignment_id", "version", name="uq_annotation_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    label_assignment_id: int = Field(foreign_key="label_assignments.id", index=True,
+                                     ondelete="RESTRICT")
+    version: int
+    author_id: int | None = Field(default=None, foreign_key="users.id", index=True,
+                                  ondelete="SET NULL")
+    task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True,
+                                ondelete="SET NULL")
+    status: str = Field(default="draft", max_length=16, index=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    row_version: int = Field(default=1, description="optimistic lock counter")
+
+
+class AnnotationRevision(SQLModel, table=True):
+    __tablename__ = "annotation_revisions"
+    __table_args__ = (sa.UniqueConstraint("annotation_id", "sequence", name="uq_revision_sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    annotation_id: int = Field(foreign_key="annotations.id", index=True, ondelete="CASCADE")
+    sequence: int
+    author_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = _created()
+    time_spent: float = Field(default=0.0)
+    content_hash: str = Field(max_length=64)
+    shape: str = Field(default="", max_length=64, description="z,y,x of the mask")
+    mask: bytes = Field(sa_type=sa.LargeBinary, description="packbits + zstd")
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "reviews"
+    __table_args__ = (sa.UniqueConstraint("annotation_id", "sequence", name="uq_review_sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    annotation_id: int = Field(foreign_key="annotations.id", index=True, ondelete="CASCADE")
+    sequence: int
+    reviewer_id: int | None = Field(default=None, foreign_key="users.id", index=True,
+                                    ondelete="SET NULL")
+    task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True,
+                                ondelete="SET NULL")
+    result: str | None = Field(default=None, max_length=16, index=True)
+    comment: str = Field(default="", max_length=4000)
+    created_at: datetime = _created()
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Comment(SQLModel, table=True):
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    annotation_id: int = Field(foreign_key="annotations.id", index=True, ondelete="CASCADE")
+    author_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    text: str = Field(max_length=4000)
+    plane: str | None = Field(default=None, max_length=16)
+    slice_index: int | None = None
+    x: float | None = None
+    y: float | None = None
+    created_at: datetime = _created()
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id", index=True,
+                                 ondelete="SET NULL")
+    action: str = Field(max_length=64, index=True)
+    entity_type: str = Field(max_length=32, index=True)
+    entity_id: int | None = Field(default=None, index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

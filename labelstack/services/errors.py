@@ -1,0 +1,36 @@
+"""Errors a service raises; the API maps each to one HTTP status, pages show the message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+
+
+class NotAuthenticated(ServiceError):
+    status_code = 401
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+
+class Conflict(ServiceError):
+    """An illegal state change or a concurrent edit; `extra` may say what is allowed."""
+
+    status_code = 409

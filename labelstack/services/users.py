@@ -1,0 +1,121 @@
+"""Users: created by admins (or the CLI), each with one or more roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import BaseModel, EmailStr, Field
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from labelstack.db.enums import Role
+from labelstack.db.models import User
+from labelstack.services import audit
+from labelstack.services.errors import Conflict, InvalidInput, NotFound
+from labelstack.services.security import hash_password, normalise_roles, require_role
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
+    name: str = Field(default="", max_length=200)
+    roles: list[Role] = Field(min_length=1)
+
+
+class UserUpdate(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=256)
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    is_active: bool | None = None
+
+
+def create_user(session: Session, *, actor: User | None, data: UserCreate) -> User:
+    """Create a user; `actor=None` is the command line, which acts as the operator."""
+    if actor is not None:
+        require_role(actor, Role.admin)
+    email = data.email.lower()
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict(f"a user with e-mail {email} already exists")
+    user = User(
+        email=email,
+        name=data.name or email.split("@")[0],
+        password_hash=hash_password(data.password),
+        roles=normalise_roles(data.roles),
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"a user with e-mail {email} already exists") from None
+    audit.record(session, actor=actor, action="user.create", entity_type="user",
+                 entity_id=user.id, details={"email": email, "roles": user.roles})
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def update_user(session: Session, *, actor: User, user_id: int, data: UserUpdate) -> User:
+    require_role(actor, Role.admin)
+    user = get_user(session, user_id)
+    changes: dict[str, object] = {}
+    if data.name is not None:
+        user.name = data.name
+        changes["name"] = data.name
+    if data.password is not None:
+        user.password_hash = hash_password(data.password)
+        changes["password"] = "changed"
+    if data.roles is not None:
+        roles = normalise_roles(data.roles)
+        _keep_an_admin(session, user, roles=roles, active=user.is_active)
+        changes["roles"] = {"before": user.roles, "after": roles}
+        user.roles = roles
+    if data.is_active is not None and data.is_active != user.is_active:
+        _keep_an_admin(session, user, roles=user.roles, active=data.is_active)
+        changes["is_active"] = {"before": user.is_active, "after": data.is_active}
+        user.is_active = data.is_active
+    if not changes:
+        raise InvalidInput("nothing to change")
+    session.add(user)
+    audit.record(session, actor=actor, action="user.update", entity_type="user",
+                 entity_id=user.id, details=changes)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def deactivate_user(session: Session, *, actor: User, user_id: int) -> User:
+    """Users are never deleted (their work stays attributed); they are deactivated."""
+    return update_user(session, actor=actor, user_id=user_id, data=UserUpdate(is_active=False))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def list_users(session: Session, *, actor: User, roles: Iterable[Role] = ()) -> list[User]:
+    require_role(actor, Role.admin)
+    users = session.exec(select(User).order_by(User.email)).all()
+    wanted = {str(r) for r in roles}
+    return [u for u in users if not wanted or wanted & u.role_set]
+
+
+def all_users(session: Session) -> list[User]:
+    """For the operator's command line, which has no acting user."""
+    return list(session.exec(select(User).order_by(User.email)).all())
+
+
+def _keep_an_admin(session: Session, user: User, *, roles: str, active: bool) -> None:
+    """Refuse a change that would leave no active admin to run the team."""
+    if Role.admin.value in user.role_set and user.is_active and (
+        Role.admin.value not in roles.split(",") or not active
+    ):
+        admins = [u for u in session.exec(select(User).where(User.is_active)).all()
+                  if Role.admin.value in u.role_set]
+        if len(admins) <= 1:
+            raise Conflict("this is the last active admin; make another admin first")

@@ -1,0 +1,54 @@
+"""The token flow and who may reach which route."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import PASSWORD
+
+
+def test_token_flow(client: TestClient, make_user) -> None:
+    make_user("annotator", email="ann@example.org")
+    r = client.post("/api/v1/auth/token", data={"username": "ANN@example.org", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["email"] == "ann@example.org"
+    assert me.json()["roles"] == ["annotator"]
+    assert "password_hash" not in me.json()
+
+
+@pytest.mark.parametrize("email,password", [("ann@example.org", "wrong-password"),
+                                            ("nobody@example.org", PASSWORD)])
+def test_wrong_credentials_get_one_generic_message(client: TestClient, make_user, email: str,
+                                                   password: str) -> None:
+    make_user("annotator", email="ann@example.org")
+    r = client.post("/api/v1/auth/token", data={"username": email, "password": password})
+    assert r.status_code == 401
+    assert r.json() == {"detail": "wrong e-mail or password"}
+
+
+def test_logout_revokes_the_token(client: TestClient, make_user, token_for) -> None:
+    headers = token_for(make_user("reviewer"))
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_deactivated_user_loses_access(client: TestClient, make_user, token_for) -> None:
+    admin = make_user("admin")
+    other = make_user("annotator")
+    headers = token_for(other)
+    r = client.delete(f"/api/v1/users/{other.id}", headers=token_for(admin))
+    assert r.status_code == 200 and r.json()["is_active"] is False
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_health_reports_schema(client: TestClient) -> None:
+    r = client.get("/api/v1/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["database"] == "ok"
+    assert body["schema_revision"] == body["schema_head"]
