@@ -34,3 +34,15 @@ class Conflict(ServiceError):
     """An illegal state change or a concurrent edit; `extra` may say what is allowed."""
 
     status_code = 409
+
+
+def validation_message(exc: Exception) -> str:
+    """One readable line from a pydantic ValidationError, e.g. "password: at least 8 characters"."""
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return str(exc)
+    parts = []
+    for error in errors():
+        field = ".".join(str(p) for p in error["loc"]) or "input"
+        parts.append(f"{field}: {error['msg']}")
+    return "; ".join(parts)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.services import audit
-from labelstack.services.errors import Conflict, InvalidInput, NotFound
+from labelstack.services.errors import Conflict, NotFound
 from labelstack.services.security import hash_password, normalise_roles, require_role
 
 MIN_PASSWORD_LENGTH = 8
@@ -61,13 +61,13 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserUpdate
     require_role(actor, Role.admin)
     user = get_user(session, user_id)
     changes: dict[str, object] = {}
-    if data.name is not None:
+    if data.name is not None and data.name != user.name:
+        changes["name"] = {"before": user.name, "after": data.name}
         user.name = data.name
-        changes["name"] = data.name
     if data.password is not None:
         user.password_hash = hash_password(data.password)
         changes["password"] = "changed"
-    if data.roles is not None:
+    if data.roles is not None and normalise_roles(data.roles) != user.roles:
         roles = normalise_roles(data.roles)
         _keep_an_admin(session, user, roles=roles, active=user.is_active)
         changes["roles"] = {"before": user.roles, "after": roles}
@@ -77,7 +77,7 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserUpdate
         changes["is_active"] = {"before": user.is_active, "after": data.is_active}
         user.is_active = data.is_active
     if not changes:
-        raise InvalidInput("nothing to change")
+        return user
     session.add(user)
     audit.record(session, actor=actor, action="user.update", entity_type="user",
                  entity_id=user.id, details=changes)

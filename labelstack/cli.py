@@ -1,0 +1,147 @@
+"""The `labelstack` command: serve, demo, database and user administration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from labelstack.config import Settings, SettingsError, load_settings
+from labelstack.db.enums import Role
+
+app = typer.Typer(help="LabelStack: medical-image annotation platform.", no_args_is_help=True,
+                  add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory "
+                                              "(default: $LABELSTACK_DATA_DIR or ./labelstack-data).")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _prepared(data_dir: Path | None) -> Settings:
+    """Settings checked, database reachable and migrated; exits with one message otherwise."""
+    from labelstack.app import prepare
+
+    try:
+        settings = load_settings(data_dir=data_dir)
+        prepare(settings)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except ValidationError as exc:
+        from labelstack.services.errors import validation_message
+
+        raise _fail(f"invalid setting: {validation_message(exc)}") from None
+    return settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    data_dir: DataDir = None,
+) -> None:
+    """Migrate the database, then serve the web app and the REST API."""
+    from labelstack.app import run
+
+    settings = _prepared(data_dir)
+    typer.echo(f"LabelStack on http://{host}:{port}  (data: {settings.data_dir})")
+    run(settings, host=host, port=port)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    data_dir: DataDir = None,
+) -> None:
+    """Create the data dir, migrate, seed demo users (and sample data), then serve."""
+    from labelstack.app import run
+    from labelstack.db.session import session_scope
+    from labelstack.services.demo import seed_demo
+
+    settings = _prepared(data_dir)
+    with session_scope() as session:
+        logins = seed_demo(session, settings)
+    typer.echo("Demo logins (e-mail / password):")
+    for role, email, password in logins:
+        typer.echo(f"  {role:<10} {email:<32} {password}")
+    typer.echo(f"LabelStack demo on http://{host}:{port}  (data: {settings.data_dir})")
+    run(settings, host=host, port=port)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Migrate the schema to the newest revision."""
+    from labelstack.db.migrate import current_revision
+    from labelstack.db.session import get_engine
+
+    _prepared(data_dir)
+    typer.echo(f"database at revision {current_revision(get_engine())}")
+
+
+@db_app.command("current")
+def db_current(data_dir: DataDir = None) -> None:
+    """Show the schema revision of the database (without migrating it)."""
+    from labelstack.db.migrate import current_revision, head_revision
+    from labelstack.db.session import configure
+
+    settings = load_settings(data_dir=data_dir)
+    try:
+        settings.prepare_data_dir()
+        revision = current_revision(configure(settings.resolved_database_url))
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001  (any driver error: report it plainly)
+        raise _fail(f"cannot read the database: {exc}") from None
+    head = head_revision()
+    state = "up to date" if revision == head else f"head is {head}: run 'labelstack db upgrade'"
+    typer.echo(f"{revision or '(empty)'} ({state})")
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    password: Annotated[str, typer.Option(help="At least 8 characters.", prompt=True,
+                                          hide_input=True)],
+    role: Annotated[list[Role], typer.Option(help="Repeat for several roles.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user with one or more roles."""
+    from labelstack.db.session import session_scope
+    from labelstack.services import users
+    from labelstack.services.errors import ServiceError, validation_message
+
+    _prepared(data_dir)
+    try:
+        data = users.UserCreate(email=email, password=password, name=name, roles=role)
+        with session_scope() as session:
+            user = users.create_user(session, actor=None, data=data)
+    except ValidationError as exc:
+        raise _fail(validation_message(exc)) from None
+    except ServiceError as exc:
+        raise _fail(exc.detail) from None
+    typer.echo(f"created {user.email} ({user.roles})")
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None) -> None:
+    """List all users with their roles."""
+    from labelstack.db.session import session_scope
+    from labelstack.services import users
+
+    _prepared(data_dir)
+    with session_scope() as session:
+        found = users.all_users(session)
+    for user in found:
+        state = "" if user.is_active else "  (inactive)"
+        typer.echo(f"{user.email:<32} {user.name:<24} {user.roles}{state}")

@@ -1,0 +1,1 @@
+"""Reusable page parts: the page frame, tables, forms, the viewer elements."""

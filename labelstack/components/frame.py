@@ -1,0 +1,93 @@
+"""The page frame every signed-in page shares: header, navigation by role, user menu."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from nicegui import ui
+
+from labelstack.components.session import browser_user, logout_browser
+from labelstack.db.enums import Role
+from labelstack.db.models import User
+from labelstack.services.security import has_role
+
+ACCENT = "#0f766e"
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str
+    path: str
+    icon: str
+    testid: str
+    roles: tuple[Role, ...]
+
+
+NAV = (
+    NavItem("Tasks", "/tasks", "assignment", "nav-tasks", (Role.admin,)),
+    NavItem("Labels", "/labels", "label", "nav-labels", (Role.admin,)),
+    NavItem("Images", "/images", "photo_library", "nav-images", (Role.admin,)),
+    NavItem("Users", "/users", "group", "nav-users", (Role.admin,)),
+    NavItem("Statistics", "/stats", "insights", "nav-stats", (Role.admin,)),
+    NavItem("My tasks", "/my-tasks", "checklist", "nav-my-tasks",
+            (Role.annotator, Role.reviewer)),
+)
+
+
+def nav_for(user: User) -> list[NavItem]:
+    return [item for item in NAV if has_role(user, *item.roles)]
+
+
+def signed_in_user(*roles: Role) -> User | None:
+    """The browser's user if they hold one of `roles` (any role when none given).
+
+    Shows a "no access" frame and returns None otherwise; the middleware has
+    already sent browsers without a session to the login page.
+    """
+    user = browser_user()
+    if user is None:
+        ui.navigate.to("/login")
+        return None
+    if roles and not has_role(user, *roles):
+        with frame("No access", user=user):
+            with ui.card().classes("mx-auto mt-12 p-8 items-center").props("data-testid=forbidden"):
+                ui.icon("lock", size="48px").classes("text-grey-6")
+                ui.label("You do not have access to this page.").classes("text-h6")
+                wanted = " or ".join(str(r) for r in roles)
+                ui.label(f"It needs the {wanted} role.").classes("text-grey-7")
+        return None
+    return user
+
+
+@contextmanager
+def frame(title: str, *, user: User) -> Iterator[None]:
+    """Header with the navigation `user` may use; the body goes inside the `with` block."""
+    ui.page_title(f"{title} · LabelStack")
+    ui.colors(primary=ACCENT)
+    ui.query("body").classes("bg-grey-1")
+    with ui.header(elevated=True).classes("items-center px-6 py-2 gap-6 bg-white text-grey-9"):
+        with ui.link(target="/").classes("no-underline text-grey-9 flex items-center gap-2"):
+            ui.icon("layers", size="28px", color="primary")
+            ui.label("LabelStack").classes("text-h6 font-semibold tracking-tight")
+        with ui.row().classes("gap-1").props("data-testid=nav"):
+            for item in nav_for(user):
+                ui.button(item.label, icon=item.icon,
+                          on_click=lambda p=item.path: ui.navigate.to(p)) \
+                    .props(f"flat no-caps data-testid={item.testid}") \
+                    .classes("text-grey-9" if item.label != title else "text-primary")
+        ui.space()
+        with ui.button(icon="account_circle").props(
+                "flat no-caps data-testid=user-menu").classes("text-grey-9"):
+            ui.label(user.name or user.email).classes("ml-2")
+            with ui.menu():
+                with ui.column().classes("px-4 py-2 gap-0"):
+                    ui.label(user.email).classes("text-body2")
+                    ui.label(", ".join(sorted(user.role_set))).classes(
+                        "text-caption text-grey-7").props("data-testid=user-roles")
+                ui.separator()
+                ui.menu_item("Log out", on_click=logout_browser).props("data-testid=logout")
+    with ui.column().classes("w-full max-w-screen-xl mx-auto px-6 py-6 gap-4"):
+        ui.label(title).classes("text-h5 font-medium").props("data-testid=page-title")
+        yield

@@ -1,0 +1,33 @@
+"""NiceGUI pages. Importing a page module registers its routes; `install` adds the
+sign-in guard that keeps every page except /login behind a session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from nicegui import Client, app
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from labelstack.components.session import SESSION_KEY
+
+FAVICON = Path(__file__).with_name("favicon.svg")
+OPEN_PAGES = {"/login"}
+
+
+class SignInGuard(BaseHTTPMiddleware):
+    """Sends a browser without a session to /login, remembering where it wanted to go."""
+
+    async def dispatch(self, request: Request, call_next):  # noqa: ANN001, ANN201
+        path = request.url.path
+        if (path in Client.page_routes.values() and path not in OPEN_PAGES
+                and app.storage.user.get(SESSION_KEY) is None):
+            return RedirectResponse(f"/login?redirect_to={path}")
+        return await call_next(request)
+
+
+def install(fastapi_app: FastAPI) -> None:
+    from labelstack.pages import home, login, users  # noqa: F401  (registers the pages)
+
+    fastapi_app.add_middleware(SignInGuard)

@@ -1,0 +1,129 @@
+"""/users: admins add people, set their roles, reset passwords, deactivate."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from pydantic import ValidationError
+
+from labelstack.components.frame import frame, signed_in_user
+from labelstack.db.enums import Role
+from labelstack.db.models import User
+from labelstack.db.session import session_scope
+from labelstack.services import users
+from labelstack.services.errors import ServiceError, validation_message
+from labelstack.services.users import UserCreate, UserUpdate
+
+COLUMNS = [
+    {"name": "email", "label": "E-mail", "field": "email", "sortable": True, "align": "left"},
+    {"name": "name", "label": "Name", "field": "name", "sortable": True, "align": "left"},
+    {"name": "roles", "label": "Roles", "field": "roles", "align": "left"},
+    {"name": "status", "label": "Status", "field": "status", "sortable": True, "align": "left"},
+    {"name": "created", "label": "Created", "field": "created", "sortable": True, "align": "left"},
+    {"name": "actions", "label": "", "field": "id", "align": "right"},
+]
+ROLE_OPTIONS = [r.value for r in Role]
+
+
+@ui.page("/users")
+def users_page() -> None:
+    actor = signed_in_user(Role.admin)
+    if actor is None:
+        return
+    with frame("Users", user=actor):
+        with ui.row().classes("w-full items-center"):
+            search = ui.input(placeholder="Search e-mail or name").props(
+                "outlined dense clearable data-testid=users-search").classes("w-72")
+            ui.space()
+            ui.button("Add user", icon="person_add", on_click=lambda: UserDialog(actor, None,
+                      on_saved=refresh).open()).props("unelevated data-testid=users-add")
+        table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=20) \
+            .classes("w-full").props("flat bordered data-testid=users-table")
+        table.add_slot("body-cell-roles", """
+            <q-td :props="props">
+              <q-chip v-for="r in props.value" :key="r" dense square color="teal-1"
+                      text-color="teal-10">{{ r }}</q-chip>
+            </q-td>""")
+        table.add_slot("body-cell-status", """
+            <q-td :props="props">
+              <q-badge :color="props.value === 'active' ? 'positive' : 'grey'">{{ props.value }}</q-badge>
+            </q-td>""")
+        table.add_slot("body-cell-actions", """
+            <q-td :props="props">
+              <q-btn flat dense icon="edit" :data-testid="'users-edit-' + props.row.email"
+                     @click="$parent.$emit('edit', props.row.id)"><q-tooltip>Edit</q-tooltip></q-btn>
+            </q-td>""")
+        search.bind_value_to(table, "filter")
+
+    def refresh() -> None:
+        with session_scope() as session:
+            found = users.list_users(session, actor=actor)
+        table.rows = [_row(u) for u in found]
+        table.update()
+
+    def edit(event) -> None:  # noqa: ANN001
+        with session_scope() as session:
+            user = users.get_user(session, int(event.args))
+        UserDialog(actor, user, on_saved=refresh).open()
+
+    table.on("edit", edit)
+    refresh()
+
+
+def _row(user: User) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name,
+            "roles": sorted(user.role_set), "status": "active" if user.is_active else "inactive",
+            "created": user.created_at.strftime("%Y-%m-%d")}
+
+
+class UserDialog:
+    """Create a user (`user=None`) or edit one; the service decides what is allowed."""
+
+    def __init__(self, actor: User, user: User | None, *, on_saved) -> None:  # noqa: ANN001
+        self.actor, self.user, self.on_saved = actor, user, on_saved
+        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3"):
+            ui.label("Edit user" if user else "Add user").classes("text-h6")
+            self.email = ui.input("E-mail", value=user.email if user else "").props(
+                "outlined data-testid=user-email" + (" readonly" if user else "")).classes("w-full")
+            self.name = ui.input("Name", value=user.name if user else "").props(
+                "outlined data-testid=user-name").classes("w-full")
+            self.password = ui.input("New password" if user else "Password", password=True,
+                                     password_toggle_button=True).props(
+                "outlined data-testid=user-password").classes("w-full")
+            if user:
+                self.password.props('hint="Leave empty to keep the current password"')
+            self.roles = ui.select(ROLE_OPTIONS, multiple=True, label="Roles",
+                                   value=sorted(user.role_set) if user else ["annotator"]) \
+                .props("outlined use-chips data-testid=user-roles-select").classes("w-full")
+            self.active = ui.switch("Active", value=user.is_active if user else True).props(
+                "data-testid=user-active")
+            self.active.set_visibility(user is not None)
+            self.error = ui.label().classes("text-negative").props("data-testid=user-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat")
+                ui.button("Save", on_click=self.save).props("unelevated data-testid=user-save")
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    def save(self) -> None:
+        try:
+            with session_scope() as session:
+                if self.user is None:
+                    users.create_user(session, actor=self.actor, data=UserCreate(
+                        email=self.email.value, password=self.password.value or "",
+                        name=self.name.value or "", roles=self.roles.value or []))
+                else:
+                    users.update_user(session, actor=self.actor, user_id=self.user.id,
+                                      data=UserUpdate(name=self.name.value,
+                                                      password=self.password.value or None,
+                                                      roles=self.roles.value or [],
+                                                      is_active=self.active.value))
+        except ValidationError as exc:
+            self.error.set_text(validation_message(exc))
+            return
+        except ServiceError as exc:
+            self.error.set_text(exc.detail)
+            return
+        ui.notify("User saved", type="positive")
+        self.dialog.close()
+        self.on_saved()
