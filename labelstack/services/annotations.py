@@ -1,0 +1,173 @@
+"""Annotations: one label on one image by one author, versioned per label assignment.
+
+Status of an annotation (`AnnotationStatus`), kept simple on purpose:
+draft (created when its task starts, nothing saved) → submitted (saved at
+least once; awaits review) → in_review (a review task started on it) →
+accepted (final) | rejected (needs a new version) | corrected (superseded by
+the reviewer's corrected copy, the next version, itself submitted).
+
+Read access is one rule, used by every read here and in the other workflow
+services: admins read all; others read their own work, what sits in their
+review tasks, and accepted (final) annotations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session, col, or_, select
+
+from labelstack.annotation.codec import decode_mask, shape_from_text
+from labelstack.db.enums import AnnotationStatus, Role, TaskType
+from labelstack.db.models import (
+    Annotation,
+    AnnotationRevision,
+    LabelAssignment,
+    Review,
+    Series,
+    Task,
+    TaskItem,
+    User,
+)
+from labelstack.services import audit
+from labelstack.services.errors import Conflict, Forbidden, NotFound
+from labelstack.services.security import has_role
+
+
+def create_annotations_for_task(session: Session, *, task: Task, actor: User) -> list[Annotation]:
+    """Give the assignee of a starting annotation task one new version per label to draw.
+
+    Items are label assignments, or images (then every label assigned to the
+    image). Calling it again (task restarted, labels added inside the task)
+    only adds what is missing. The caller commits.
+    """
+    if task.type != TaskType.annotation:
+        raise Conflict(f"task {task.id} is a {task.type} task, not an annotation task")
+    if task.assignee_id is None:
+        raise Conflict(f"task {task.id} has no assignee to author its annotations")
+    existing = {a.label_assignment_id for a in session.exec(
+        select(Annotation).where(Annotation.task_id == task.id)).all()}
+    created = []
+    for assignment_id in _task_assignment_ids(session, task):
+        if assignment_id not in existing:
+            created.append(new_version(session, actor=actor, label_assignment_id=assignment_id,
+                                       author_id=task.assignee_id, task_id=task.id))
+            existing.add(assignment_id)
+    return created
+
+
+def unsaved_annotations(session: Session, *, task: Task) -> list[Annotation]:
+    """The task's annotations without any revision: finishing the task needs none left."""
+    saved = select(AnnotationRevision.annotation_id)
+    query = select(Annotation).where(Annotation.task_id == task.id,
+                                     col(Annotation.id).not_in(saved))
+    return list(session.exec(query.order_by(Annotation.id)).all())
+
+
+def new_version(session: Session, *, actor: User, label_assignment_id: int, author_id: int,
+                task_id: int, status: AnnotationStatus = AnnotationStatus.draft) -> Annotation:
+    """Add the next version of a label assignment's annotation (flushed, not committed)."""
+    latest = session.exec(select(sa.func.max(Annotation.version))
+                          .where(Annotation.label_assignment_id == label_assignment_id)).one()
+    annotation = Annotation(label_assignment_id=label_assignment_id, version=(latest or 0) + 1,
+                            author_id=author_id, task_id=task_id, status=status)
+    session.add(annotation)
+    session.flush()
+    audit.record(session, actor=actor, action="annotation.create", entity_type="annotation",
+                 entity_id=annotation.id,
+                 details={"label_assignment_id": label_assignment_id, "version": annotation.version,
+                          "author_id": author_id, "task_id": task_id})
+    return annotation
+
+
+def get_annotation(session: Session, annotation_id: int) -> Annotation:
+    annotation = session.get(Annotation, annotation_id)
+    if annotation is None:
+        raise NotFound(f"annotation {annotation_id} not found")
+    return annotation
+
+
+def readable_by(actor: User) -> sa.ColumnElement[bool]:
+    """SQL condition: the annotations `actor` may read (see the module docstring)."""
+    if has_role(actor, Role.admin):
+        return sa.true()
+    in_my_review_tasks = (select(TaskItem.annotation_id).join(Task, Task.id == TaskItem.task_id)
+                          .where(Task.type == TaskType.review, Task.assignee_id == actor.id))
+    reviewed_by_me = select(Review.annotation_id).where(Review.reviewer_id == actor.id)
+    return or_(Annotation.author_id == actor.id, Annotation.status == AnnotationStatus.accepted,
+               col(Annotation.id).in_(in_my_review_tasks), col(Annotation.id).in_(reviewed_by_me))
+
+
+def read_annotation(session: Session, *, actor: User, annotation_id: int) -> Annotation:
+    """The annotation if `actor` may read it; 404 if missing, 403 if not theirs to see."""
+    annotation = get_annotation(session, annotation_id)
+    allowed = session.exec(select(Annotation.id).where(Annotation.id == annotation_id,
+                                                       readable_by(actor))).first()
+    if allowed is None:
+        raise Forbidden(f"you may not read annotation {annotation_id}")
+    return annotation
+
+
+def list_annotations(session: Session, *, actor: User, task_id: int | None = None,
+                     label_assignment_id: int | None = None) -> list[Annotation]:
+    query = select(Annotation).where(readable_by(actor))
+    if task_id is not None:
+        query = query.where(Annotation.task_id == task_id)
+    if label_assignment_id is not None:
+        query = query.where(Annotation.label_assignment_id == label_assignment_id)
+    return list(session.exec(query.order_by(Annotation.label_assignment_id,
+                                            Annotation.version)).all())
+
+
+def list_revisions(session: Session, *, actor: User, annotation_id: int) -> list[AnnotationRevision]:
+    read_annotation(session, actor=actor, annotation_id=annotation_id)
+    return revisions_of(session, annotation_id)
+
+
+def revisions_of(session: Session, annotation_id: int) -> list[AnnotationRevision]:
+    query = select(AnnotationRevision).where(AnnotationRevision.annotation_id == annotation_id)
+    return list(session.exec(query.order_by(AnnotationRevision.sequence)).all())
+
+
+def latest_revision(session: Session, annotation_id: int) -> AnnotationRevision | None:
+    query = select(AnnotationRevision).where(AnnotationRevision.annotation_id == annotation_id)
+    return session.exec(query.order_by(col(AnnotationRevision.sequence).desc())).first()
+
+
+def revision_mask(session: Session, *, actor: User, annotation_id: int,
+                  sequence: int) -> np.ndarray:
+    """The mask saved in one revision, shaped (z, y, x)."""
+    read_annotation(session, actor=actor, annotation_id=annotation_id)
+    revision = session.exec(select(AnnotationRevision).where(
+        AnnotationRevision.annotation_id == annotation_id,
+        AnnotationRevision.sequence == sequence)).first()
+    if revision is None:
+        raise NotFound(f"annotation {annotation_id} has no revision {sequence}")
+    return decode_mask(revision.mask, shape_from_text(revision.shape))
+
+
+def expected_shape(session: Session, annotation: Annotation) -> tuple[int, int, int]:
+    """(z, y, x) of the image volume the annotation's label is assigned to."""
+    assignment = session.get(LabelAssignment, annotation.label_assignment_id)
+    series = session.get(Series, assignment.series_id) if assignment else None
+    if series is None:
+        raise NotFound(f"the image of annotation {annotation.id} is gone")
+    shape = (series.number_of_frames or series.number_of_instances, series.rows or 0,
+             series.columns or 0)
+    if 0 in shape:
+        raise Conflict(f"image {series.id} has no known size yet (z, y, x = {shape})")
+    return shape
+
+
+def _task_assignment_ids(session: Session, task: Task) -> list[int]:
+    items = session.exec(select(TaskItem).where(TaskItem.task_id == task.id)
+                         .order_by(TaskItem.position)).all()
+    ids: list[int] = []
+    for item in items:
+        if item.label_assignment_id is not None:
+            ids.append(item.label_assignment_id)
+        elif item.series_id is not None:
+            ids.extend(session.exec(select(LabelAssignment.id)
+                                    .where(LabelAssignment.series_id == item.series_id)
+                                    .order_by(LabelAssignment.id)).all())
+    return list(dict.fromkeys(ids))

@@ -1,0 +1,169 @@
+"""Reviews: per annotation, sequence-numbered, decided by the assignee of a review task.
+
+`accepted` makes the annotation final; `rejected` (comment required) asks for
+a new version, which an admin puts into a new annotation task with `rework`;
+`corrected` makes the reviewer's own copy the next version of the label
+assignment — it starts as a copy of the reviewed mask, the reviewer saves
+changes into it inside the review task, and it awaits review like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from labelstack.db.enums import AnnotationStatus, ReviewResult, TaskStatus, TaskType
+from labelstack.db.models import Annotation, AnnotationRevision, Review, Task, TaskItem, User
+from labelstack.db.types import utcnow
+from labelstack.services import annotations, audit
+from labelstack.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+# Annotations a review may start on; in_review again when a review task is restarted.
+_REVIEWABLE = {AnnotationStatus.submitted, AnnotationStatus.in_review}
+
+
+@dataclass(kw_only=True, slots=True)
+class Decision:
+    review: Review
+    annotation: Annotation
+    correction: Annotation | None = None
+
+
+def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> list[Review]:
+    """Open one review (next sequence per annotation) for each item of a starting review task.
+
+    The reviewer is the assignee and must not be the author of any item.
+    Restarting the task adds nothing twice. The caller commits.
+    """
+    if task.type != TaskType.review:
+        raise Conflict(f"task {task.id} is a {task.type} task, not a review task")
+    if task.assignee_id is None:
+        raise Conflict(f"task {task.id} has no assignee to review")
+    items = session.exec(select(Annotation).join(TaskItem, TaskItem.annotation_id == Annotation.id)
+                         .where(TaskItem.task_id == task.id).order_by(TaskItem.position)).all()
+    own = [a.id for a in items if a.author_id == task.assignee_id]
+    if own:
+        raise Conflict("a reviewer may not review their own annotations", annotation_ids=own)
+    not_ready = [a.id for a in items if a.status not in _REVIEWABLE]
+    if not_ready:
+        raise Conflict("only saved annotations awaiting review can be reviewed",
+                       annotation_ids=not_ready)
+    existing = {r.annotation_id for r in session.exec(
+        select(Review).where(Review.task_id == task.id)).all()}
+    created = []
+    for annotation in items:
+        if annotation.id in existing:
+            continue
+        latest = session.exec(select(sa.func.max(Review.sequence))
+                              .where(Review.annotation_id == annotation.id)).one()
+        review = Review(annotation_id=annotation.id, sequence=(latest or 0) + 1,
+                        reviewer_id=task.assignee_id, task_id=task.id)
+        session.add(review)
+        annotation.status = AnnotationStatus.in_review
+        annotation.updated_at = utcnow()
+        session.add(annotation)
+        session.flush()
+        audit.record(session, actor=actor, action="review.create", entity_type="review",
+                     entity_id=review.id, details={"annotation_id": annotation.id,
+                                                   "sequence": review.sequence,
+                                                   "reviewer_id": task.assignee_id})
+        created.append(review)
+    return created
+
+
+def undecided_reviews(session: Session, *, task: Task) -> list[Review]:
+    """Reviews of the task without a result: finishing the task needs none left."""
+    query = select(Review).where(Review.task_id == task.id, col(Review.result).is_(None))
+    return list(session.exec(query.order_by(Review.id)).all())
+
+
+def decide_review(session: Session, *, actor: User, review_id: int, result: ReviewResult | str,
+                  comment: str = "") -> Decision:
+    """Record the reviewer's result; the annotation's status follows it."""
+    review = get_review(session, review_id)
+    result = _result(result)
+    comment = comment.strip()
+    if review.reviewer_id != actor.id:
+        raise Forbidden(f"review {review_id} belongs to another reviewer")
+    task = session.get(Task, review.task_id) if review.task_id else None
+    if task is None or task.status != TaskStatus.in_progress or task.assignee_id != actor.id:
+        raise Conflict(f"review {review_id} can be decided only inside its in-progress task")
+    annotation = annotations.get_annotation(session, review.annotation_id)
+    if annotation.author_id == actor.id:
+        raise Forbidden("a reviewer may not review their own annotation")
+    if result == ReviewResult.rejected and not comment:
+        raise InvalidInput("a rejection needs a comment saying what to change")
+    decided = session.execute(sa.update(Review).where(
+        Review.id == review.id, col(Review.result).is_(None)).values(
+        result=result.value, comment=comment, decided_at=utcnow())).rowcount
+    if decided != 1:
+        session.rollback()
+        raise Conflict(f"review {review_id} is already decided", result=review.result)
+    before = annotation.status
+    annotation.status = AnnotationStatus(result.value)
+    annotation.updated_at = utcnow()
+    annotation.row_version += 1
+    session.add(annotation)
+    correction = _correct(session, actor=actor, annotation=annotation, task=task) \
+        if result == ReviewResult.corrected else None
+    _mark_item_done(session, task_id=task.id, annotation_id=annotation.id)
+    audit.record(session, actor=actor, action="review.decide", entity_type="review",
+                 entity_id=review.id, details={
+                     "result": result.value, "annotation_id": annotation.id,
+                     "author_id": annotation.author_id, "comment": comment,
+                     "status": {"before": before, "after": annotation.status},
+                     "correction_annotation_id": correction.id if correction else None})
+    session.commit()
+    for row in (review, annotation, *(correction and [correction] or [])):
+        session.refresh(row)
+    return Decision(review=review, annotation=annotation, correction=correction)
+
+
+def get_review(session: Session, review_id: int) -> Review:
+    review = session.get(Review, review_id)
+    if review is None:
+        raise NotFound(f"review {review_id} not found")
+    return review
+
+
+def list_reviews(session: Session, *, actor: User, task_id: int | None = None,
+                 annotation_id: int | None = None) -> list[Review]:
+    """Reviews of the annotations `actor` may read."""
+    query = (select(Review).join(Annotation, Annotation.id == Review.annotation_id)
+             .where(annotations.readable_by(actor)))
+    if task_id is not None:
+        query = query.where(Review.task_id == task_id)
+    if annotation_id is not None:
+        query = query.where(Review.annotation_id == annotation_id)
+    return list(session.exec(query.order_by(Review.annotation_id, Review.sequence)).all())
+
+
+def _correct(session: Session, *, actor: User, annotation: Annotation, task: Task) -> Annotation:
+    """The reviewer's copy as the next version, seeded with the reviewed mask."""
+    source = annotations.latest_revision(session, annotation.id)
+    assert actor.id is not None and task.id is not None
+    copy = annotations.new_version(session, actor=actor,
+                                   label_assignment_id=annotation.label_assignment_id,
+                                   author_id=actor.id, task_id=task.id,
+                                   status=AnnotationStatus.submitted)
+    if source is not None:
+        session.add(AnnotationRevision(annotation_id=copy.id, sequence=1, author_id=actor.id,
+                                       content_hash=source.content_hash, shape=source.shape,
+                                       mask=source.mask))
+    return copy
+
+
+def _mark_item_done(session: Session, *, task_id: int, annotation_id: int) -> None:
+    session.execute(sa.update(TaskItem).where(TaskItem.task_id == task_id,
+                                              TaskItem.annotation_id == annotation_id)
+                    .values(done=True))
+
+
+def _result(value: ReviewResult | str) -> ReviewResult:
+    try:
+        return ReviewResult(str(value))
+    except ValueError:
+        allowed = ", ".join(r.value for r in ReviewResult)
+        raise InvalidInput(f"unknown review result {value!r}; allowed: {allowed}") from None
