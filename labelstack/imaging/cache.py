@@ -1,0 +1,130 @@
+"""Decoded volumes cached in memory (LRU, bounded by bytes) and on disk (.npy + .json).
+
+Disk entries are memory-mapped on reload, so reopening a series after a restart costs a
+file open, not a decode. Cached pixels are read-only: every viewer of a series shares them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from labelstack.imaging.volume import Volume
+
+_FORMAT = 1  # bump when the on-disk layout or the decoding semantics change
+
+
+class VolumeCache:
+    """Thread-safe; concurrent ``get`` calls for one key run its loader once."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._memory: OrderedDict[str, Volume] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+
+    def get(self, key: str, loader: Callable[[], Volume]) -> Volume:
+        """The cached volume for ``key``: memory, else disk, else ``loader()`` (then stored)."""
+        volume = self._from_memory(key)
+        if volume is not None:
+            return volume
+        with self._key_lock(key):
+            volume = self._from_memory(key) or self._from_disk(key)
+            if volume is None:
+                volume = loader()
+                volume.pixels.flags.writeable = False
+                self._to_disk(key, volume)
+            self._remember(key, volume)
+            return volume
+
+    def invalidate(self, key: str) -> None:
+        """Forget ``key`` in memory and on disk (e.g. after new instances arrive)."""
+        with self._key_lock(key):
+            with self._lock:
+                volume = self._memory.pop(key, None)
+                if volume is not None:
+                    self._bytes -= volume.pixels.nbytes
+            for path in self._paths(key):
+                path.unlink(missing_ok=True)
+
+    @property
+    def memory_bytes(self) -> int:
+        return self._bytes
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._memory
+
+    def _from_memory(self, key: str) -> Volume | None:
+        with self._lock:
+            volume = self._memory.get(key)
+            if volume is not None:
+                self._memory.move_to_end(key)
+            return volume
+
+    def _remember(self, key: str, volume: Volume) -> None:
+        size = volume.pixels.nbytes
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._memory:
+                return
+            self._memory[key] = volume
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, evicted = self._memory.popitem(last=False)
+                self._bytes -= evicted.pixels.nbytes
+
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        stem = hashlib.sha256(key.encode()).hexdigest()[:40]
+        return self.directory / f"{stem}.npy", self.directory / f"{stem}.json"
+
+    def _from_disk(self, key: str) -> Volume | None:
+        npy, meta_path = self._paths(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.pop("format", None) != _FORMAT or meta.pop("key", None) != key:
+                return None
+            pixels = np.load(npy, mmap_mode="r")
+        except (OSError, ValueError):
+            return None
+        return Volume(pixels=pixels, **_from_json(meta))
+
+    def _to_disk(self, key: str, volume: Volume) -> None:
+        """Write pixels, then geometry: the .json is the commit marker, both via atomic rename."""
+        npy, meta_path = self._paths(key)
+        meta = {"format": _FORMAT, "key": key, **_to_json(volume)}
+        tmp_npy, tmp_meta = npy.with_suffix(f".{os.getpid()}.tmp.npy"), meta_path.with_suffix(".tmp")
+        try:
+            np.save(tmp_npy, volume.pixels)
+            os.replace(tmp_npy, npy)
+            tmp_meta.write_text(json.dumps(meta))
+            os.replace(tmp_meta, meta_path)
+        except OSError:
+            tmp_npy.unlink(missing_ok=True)  # a full disk must not break viewing
+            tmp_meta.unlink(missing_ok=True)
+
+
+def _to_json(volume: Volume) -> dict:
+    return {f.name: getattr(volume, f.name) for f in fields(Volume) if f.name != "pixels"}
+
+
+def _from_json(meta: dict) -> dict:
+    for name in ("spacing", "origin", "orientation", "default_window"):
+        if meta.get(name) is not None:
+            meta[name] = tuple(meta[name])
+    return meta

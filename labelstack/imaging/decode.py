@@ -1,0 +1,138 @@
+"""Pixel decoding: any transfer syntax pydicom + plugins can read → display-ready arrays.
+
+Monochrome frames come back as float32 *modality* values (rescale or modality LUT applied,
+per frame for enhanced multi-frame). MONOCHROME1 values are NOT inverted here: window
+centre/width from the tags refer to the stored values, so the inversion belongs to display
+time (``window.apply_window`` via ``Volume.photometric == "MONOCHROME1"``). Colour frames
+(RGB, YBR_*, PALETTE COLOR) come back as uint8 RGB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pixel_array
+from pydicom.pixels.utils import get_expected_length, get_nr_frames
+from pydicom.uid import UID
+
+from labelstack.imaging.errors import ImagingError
+
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+def decode_frames(ds: pydicom.Dataset) -> np.ndarray:
+    """Return ``(frames, rows, cols)`` float32 modality values or ``(frames, rows, cols, 3)`` uint8."""
+    _check_header(ds)
+    try:
+        arr = pixel_array(ds)
+    except ImagingError:
+        raise
+    except Exception as exc:  # pydicom and the plugins raise many types; the user needs one
+        raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
+    frames = get_nr_frames(ds, warn=False)
+    samples = int(ds.get("SamplesPerPixel", 1))
+    arr = arr.reshape((frames, int(ds.Rows), int(ds.Columns)) + ((3,) if samples == 3 else ()))
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
+    if photometric == "PALETTE COLOR":
+        rgb = apply_color_lut(arr, ds)
+        return _to_uint8(rgb, 8 * rgb.dtype.itemsize)
+    if samples == 3:
+        return _to_uint8(arr, int(ds.get("BitsStored", 8)))
+    return _rescale(arr, ds)
+
+
+def check_decodable(ds: pydicom.Dataset) -> None:
+    """Raise ImagingError unless the pixels can be decoded; cheap enough for import time.
+
+    Native pixel data is checked by length; compressed data by decoding its first frame.
+    """
+    _check_header(ds)
+    syntax = _syntax(ds)
+    if "PixelData" not in ds:
+        return
+    if not syntax.is_compressed:
+        expected = get_expected_length(ds, "bytes")
+        actual = len(ds.PixelData)
+        if actual < expected:
+            raise ImagingError(
+                f"truncated pixel data: {actual} bytes, expected {expected} "
+                f"for {get_nr_frames(ds, warn=False)} frame(s) of {ds.Rows}x{ds.Columns}"
+            )
+        return
+    try:
+        pixel_array(ds, index=0)
+    except Exception as exc:
+        raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
+
+
+def _check_header(ds: pydicom.Dataset) -> None:
+    """Reject what no decoder can handle, naming the missing attribute or syntax."""
+    if not any(k in ds for k in _PIXEL_KEYWORDS):
+        raise ImagingError("no pixel data (7FE0,0010) in this DICOM object")
+    for keyword in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation"):
+        if ds.get(keyword) in (None, ""):
+            raise ImagingError(f"missing {keyword} needed to decode the pixel data")
+    syntax = _syntax(ds)
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError:
+        raise ImagingError(f"unsupported transfer syntax {syntax} ({syntax.name})") from None
+    if not decoder.is_available:
+        missing = "; ".join(decoder.missing_dependencies) or "no plugin installed"
+        raise ImagingError(f"no decoder installed for transfer syntax {syntax} ({syntax.name}): {missing}")
+
+
+def _syntax(ds: pydicom.Dataset) -> UID:
+    meta = getattr(ds, "file_meta", None)
+    uid = meta.get("TransferSyntaxUID") if meta is not None else None
+    if uid is None:
+        raise ImagingError("missing transfer syntax (0002,0010) in the file meta information")
+    return UID(str(uid))
+
+
+def _syntax_name(ds: pydicom.Dataset) -> str:
+    try:
+        syntax = _syntax(ds)
+    except ImagingError:
+        return "unknown transfer syntax"
+    return f"{syntax.name} {syntax}"
+
+
+def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
+    """Colour to 8 bits per channel: the browser shows no more, and it keeps volumes small."""
+    if arr.dtype == np.uint8:
+        return arr
+    shift = max(bits - 8, 0)
+    return (arr.astype(np.uint32, copy=False) >> shift).astype(np.uint8)
+
+
+def _rescale(arr: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
+    """Stored values → modality values, per frame where functional groups say so."""
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame is not None:
+        shared = (ds.get("SharedFunctionalGroupsSequence") or [None])[0]
+        out = np.empty(arr.shape, np.float32)
+        for k, frame in enumerate(arr):
+            slope, intercept = _frame_rescale(per_frame[k] if k < len(per_frame) else None, shared)
+            np.multiply(frame, np.float32(slope), out=out[k], casting="unsafe")
+            out[k] += np.float32(intercept)
+        return out
+    if ds.get("ModalityLUTSequence"):
+        return apply_modality_lut(arr, ds).astype(np.float32)
+    out = arr.astype(np.float32)
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    if slope != 1:
+        out *= np.float32(slope)
+    if intercept:
+        out += np.float32(intercept)
+    return out
+
+
+def _frame_rescale(frame: pydicom.Dataset | None, shared: pydicom.Dataset | None) -> tuple[float, float]:
+    for group in (frame, shared):
+        seq = group.get("PixelValueTransformationSequence") if group is not None else None
+        if seq:
+            item = seq[0]
+            return float(item.get("RescaleSlope", 1) or 1), float(item.get("RescaleIntercept", 0) or 0)
+    return 1.0, 0.0

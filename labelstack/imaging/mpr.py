@@ -1,0 +1,95 @@
+"""Slices of a volume in the three anatomical planes, on the native voxel grid (no resampling).
+
+Each plane takes the volume axis nearest to the patient axis it cuts (so oblique and
+sagittal/coronal acquisitions still show the expected anatomy) and orients the result the
+radiological way: axial rows run anterior→posterior and columns patient right→left
+(screen left = patient right); coronal and sagittal rows run superior→inferior, columns
+right→left and anterior→posterior. The slice index increases towards patient left,
+posterior and superior (DICOM LPS). Images and cines have only ``axial`` (= frame), shown
+as stored. Slices are numpy views, so ``data=`` gives a writable 2D view into a mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import permutations
+
+import numpy as np
+
+from labelstack.imaging.errors import ImagingError
+from labelstack.imaging.frames import slice_normal
+from labelstack.imaging.volume import Volume
+
+PLANES = ("axial", "coronal", "sagittal")
+# plane -> (patient axis it cuts, (patient axis down the rows, sign), (patient axis along the columns, sign))
+_LAYOUT = {
+    "axial": (2, (1, 1), (0, 1)),
+    "coronal": (1, (2, -1), (0, 1)),
+    "sagittal": (0, (2, -1), (1, 1)),
+}
+
+
+class SliceIndexError(ImagingError, IndexError):
+    """A slice index outside the volume (an IndexError for callers that expect one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SliceMap:
+    """Which volume axes form a plane's (index, rows, columns), and which of them run backwards."""
+
+    axes: tuple[int, int, int]
+    flips: tuple[bool, bool, bool]
+
+
+def slice_map(volume: Volume, plane: str) -> SliceMap:
+    """The axis mapping of ``plane``; raises ImagingError for an unknown or unavailable plane."""
+    if plane not in PLANES:
+        raise ImagingError(f"unknown plane {plane!r}; expected one of {', '.join(PLANES)}")
+    if volume.kind != "volume":
+        if plane != "axial":
+            raise ImagingError(f"a {volume.kind} has frames only: use plane 'axial', not {plane!r}")
+        return SliceMap(axes=(0, 1, 2), flips=(False, False, False))
+    directions = _axis_directions(volume.orientation)  # rows: volume axes z, y, x in patient LPS
+    patient_to_axis = _nearest_axes(directions)
+    cut, (down, down_sign), (right, right_sign) = _LAYOUT[plane]
+    axes = (patient_to_axis[cut], patient_to_axis[down], patient_to_axis[right])
+    signs = (1, down_sign, right_sign)
+    patients = (cut, down, right)
+    flips = tuple(bool(directions[a, p] * s < 0) for a, p, s in zip(axes, patients, signs, strict=True))
+    return SliceMap(axes=axes, flips=flips)
+
+
+def slice_count(volume: Volume, plane: str) -> int:
+    """Number of slices (frames for images and cines) in ``plane``."""
+    return volume.pixels.shape[slice_map(volume, plane).axes[0]]
+
+
+def extract_slice(volume: Volume, plane: str, index: int, *, data: np.ndarray | None = None) -> np.ndarray:
+    """Slice ``index`` of ``plane`` as a view of ``volume.pixels`` (or of ``data``, same z,y,x shape)."""
+    mapping = slice_map(volume, plane)
+    array = volume.pixels if data is None else data
+    if array.shape[:3] != volume.pixels.shape[:3]:
+        raise ImagingError(f"array shape {array.shape[:3]} does not match the volume {volume.pixels.shape[:3]}")
+    count = array.shape[mapping.axes[0]]
+    if not 0 <= index < count:
+        raise SliceIndexError(f"{plane} slice {index} out of range: this series has 0..{count - 1}")
+    view = np.moveaxis(array, mapping.axes, (0, 1, 2))
+    steps = tuple(slice(None, None, -1 if flip else 1) for flip in mapping.flips)
+    return view[steps][index]
+
+
+def display_aspect(volume: Volume, plane: str) -> float:
+    """Physical height / width of one displayed pixel, for the UI to stretch the image."""
+    _, rows, cols = slice_map(volume, plane).axes
+    return volume.spacing[rows] / volume.spacing[cols]
+
+
+def _axis_directions(orientation: tuple[float, ...]) -> np.ndarray:
+    row, col = np.asarray(orientation[:3], float), np.asarray(orientation[3:6], float)
+    return np.stack([slice_normal(orientation), col, row])
+
+
+def _nearest_axes(directions: np.ndarray) -> dict[int, int]:
+    """Patient axis → the volume axis most aligned with it (best one-to-one assignment)."""
+    best = max(permutations(range(3)), key=lambda p: sum(abs(directions[p[k], k]) for k in range(3)))
+    return {patient: axis for patient, axis in enumerate(best)}

@@ -1,0 +1,91 @@
+"""One displayed frame: slice → window (LUT-free, one OpenCV pass) → label overlays → encode."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from labelstack.imaging.errors import ImagingError
+from labelstack.imaging.mpr import extract_slice
+from labelstack.imaging.volume import Volume
+from labelstack.imaging.window import apply_window, default_window
+
+Overlay = tuple[np.ndarray, tuple[int, int, int]]
+FORMATS = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp"}
+
+
+def render_slice(
+    volume: Volume,
+    plane: str = "axial",
+    index: int = 0,
+    *,
+    center: float | None = None,
+    width: float | None = None,
+    invert: bool = False,
+    overlays: Sequence[Overlay] = (),
+    opacity: float = 0.4,
+    fmt: str = "png",
+    quality: int = 90,
+) -> bytes:
+    """Encoded image of one slice at its native pixel grid (the browser scales it)."""
+    image = window_slice(volume, plane, index, center=center, width=width, invert=invert)
+    if overlays:
+        image = blend_overlays(image, overlays, opacity)
+    return encode(image, fmt, quality)
+
+
+def window_slice(
+    volume: Volume,
+    plane: str = "axial",
+    index: int = 0,
+    *,
+    center: float | None = None,
+    width: float | None = None,
+    invert: bool = False,
+) -> np.ndarray:
+    """uint8 grey (rows, cols) for monochrome, BGR (rows, cols, 3) for colour.
+
+    MONOCHROME1 volumes are inverted here, so ``invert`` always means "flip what the
+    radiologist would normally see". Colour images ignore the window.
+    """
+    data = extract_slice(volume, plane, index)
+    if volume.photometric == "RGB":
+        bgr = cv2.cvtColor(np.ascontiguousarray(data), cv2.COLOR_RGB2BGR)
+        return cv2.bitwise_not(bgr) if invert else bgr
+    if center is None or width is None:
+        default_center, default_width = default_window(volume)
+        center = default_center if center is None else center
+        width = default_width if width is None else width
+    return apply_window(data, center, width, invert=invert != (volume.photometric == "MONOCHROME1"))
+
+
+def blend_overlays(image: np.ndarray, overlays: Sequence[Overlay], opacity: float = 0.4) -> np.ndarray:
+    """Colour each mask's pixels: ``(1 - opacity) * image + opacity * colour`` inside the mask."""
+    out = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image.copy()
+    for mask, (r, g, b) in overlays:
+        if mask.shape != out.shape[:2]:
+            raise ImagingError(f"overlay mask shape {mask.shape} does not match the slice {out.shape[:2]}")
+        mask8 = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+        colour = np.empty_like(out)
+        colour[:] = (b, g, r)
+        blended = cv2.addWeighted(out, 1.0 - opacity, colour, opacity, 0.0)
+        cv2.copyTo(blended, mask8, out)
+    return out
+
+
+def encode(image: np.ndarray, fmt: str = "png", quality: int = 90) -> bytes:
+    """PNG (lossless, fast compression level), JPEG or WebP bytes via ``cv2.imencode``."""
+    ext = FORMATS.get(fmt.lower())
+    if ext is None:
+        raise ImagingError(f"unknown image format {fmt!r}; expected png, jpeg or webp")
+    params = {
+        ".png": [cv2.IMWRITE_PNG_COMPRESSION, 1],
+        ".jpg": [cv2.IMWRITE_JPEG_QUALITY, int(quality)],
+        ".webp": [cv2.IMWRITE_WEBP_QUALITY, int(quality)],
+    }[ext]
+    ok, buffer = cv2.imencode(ext, image, params)
+    if not ok:
+        raise ImagingError(f"OpenCV could not encode the slice as {fmt}")
+    return buffer.tobytes()
