@@ -4,6 +4,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from labelstack.api import auth, health, users
+from labelstack.api import labels as labels_api
+from labelstack.api import tasks as tasks_api
 from labelstack.services.errors import ServiceError
 
 API_PREFIX = "/api/v1"
@@ -12,6 +14,9 @@ router = APIRouter()
 router.include_router(health.router)
 router.include_router(auth.router)
 router.include_router(users.router)
+router.include_router(labels_api.router)
+router.include_router(labels_api.assignments)
+router.include_router(tasks_api.router)
 
 
 def install(app: FastAPI) -> None:
