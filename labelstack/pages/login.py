@@ -49,7 +49,7 @@ def login_page(redirect_to: str = "") -> None:
         error = ui.label().classes("text-negative").props("data-testid=login-error")
         error.set_visibility(False)
         button = ui.button("Sign in", on_click=submit).props(
-            "unelevated data-testid=login-submit").classes("w-full")
+            "unelevated no-caps data-testid=login-submit").classes("w-full")
         password.on("keydown.enter", submit)
         email.on("keydown.enter", lambda: password.run_method("focus"))
 
