@@ -13,7 +13,7 @@ import numpy as np
 import pydicom
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pixel_array
 from pydicom.pixels.utils import get_expected_length, get_nr_frames
-from pydicom.uid import UID
+from pydicom.uid import UID, ExplicitVRBigEndian
 
 from labelstack.imaging.errors import ImagingError
 
@@ -22,7 +22,9 @@ _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 def decode_frames(ds: pydicom.Dataset) -> np.ndarray:
     """Return ``(frames, rows, cols)`` float32 modality values or ``(frames, rows, cols, 3)`` uint8."""
-    _check_header(ds)
+    syntax = _check_header(ds)
+    if not syntax.is_compressed:
+        _check_length(ds)
     try:
         arr = pixel_array(ds)
     except ImagingError:
@@ -34,7 +36,7 @@ def decode_frames(ds: pydicom.Dataset) -> np.ndarray:
     arr = arr.reshape((frames, int(ds.Rows), int(ds.Columns)) + ((3,) if samples == 3 else ()))
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(arr, ds)
+        rgb = apply_color_lut(arr, _little_endian_palette(ds))
         return _to_uint8(rgb, 8 * rgb.dtype.itemsize)
     if samples == 3:
         return _to_uint8(arr, int(ds.get("BitsStored", 8)))
@@ -46,18 +48,8 @@ def check_decodable(ds: pydicom.Dataset) -> None:
 
     Native pixel data is checked by length; compressed data by decoding its first frame.
     """
-    _check_header(ds)
-    syntax = _syntax(ds)
-    if "PixelData" not in ds:
-        return
-    if not syntax.is_compressed:
-        expected = get_expected_length(ds, "bytes")
-        actual = len(ds.PixelData)
-        if actual < expected:
-            raise ImagingError(
-                f"truncated pixel data: {actual} bytes, expected {expected} "
-                f"for {get_nr_frames(ds, warn=False)} frame(s) of {ds.Rows}x{ds.Columns}"
-            )
+    if not _check_header(ds).is_compressed:
+        _check_length(ds)
         return
     try:
         pixel_array(ds, index=0)
@@ -65,7 +57,7 @@ def check_decodable(ds: pydicom.Dataset) -> None:
         raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
 
 
-def _check_header(ds: pydicom.Dataset) -> None:
+def _check_header(ds: pydicom.Dataset) -> UID:
     """Reject what no decoder can handle, naming the missing attribute or syntax."""
     if not any(k in ds for k in _PIXEL_KEYWORDS):
         raise ImagingError("no pixel data (7FE0,0010) in this DICOM object")
@@ -80,6 +72,19 @@ def _check_header(ds: pydicom.Dataset) -> None:
     if not decoder.is_available:
         missing = "; ".join(decoder.missing_dependencies) or "no plugin installed"
         raise ImagingError(f"no decoder installed for transfer syntax {syntax} ({syntax.name}): {missing}")
+    return syntax
+
+
+def _check_length(ds: pydicom.Dataset) -> None:
+    """Native pixel data shorter than Rows x Columns x frames means a truncated file."""
+    keyword = next(k for k in _PIXEL_KEYWORDS if k in ds)
+    expected = get_expected_length(ds, "bytes")
+    actual = len(ds[keyword].value)
+    if actual < expected:
+        raise ImagingError(
+            f"truncated pixel data: {actual} bytes, expected {expected} "
+            f"for {get_nr_frames(ds, warn=False)} frame(s) of {ds.Rows}x{ds.Columns}"
+        )
 
 
 def _syntax(ds: pydicom.Dataset) -> UID:
@@ -96,6 +101,22 @@ def _syntax_name(ds: pydicom.Dataset) -> str:
     except ImagingError:
         return "unknown transfer syntax"
     return f"{syntax.name} {syntax}"
+
+
+def _little_endian_palette(ds: pydicom.Dataset) -> pydicom.Dataset:
+    """pydicom 3.0 reads non-segmented 16-bit palette data as little endian whatever the syntax;
+    hand it byte-swapped copies for big-endian files."""
+    if _syntax(ds) != ExplicitVRBigEndian or "RedPaletteColorLookupTableData" not in ds:
+        return ds
+    swapped = pydicom.Dataset()
+    for colour in ("Red", "Green", "Blue"):
+        descriptor = ds[f"{colour}PaletteColorLookupTableDescriptor"].value
+        data = ds[f"{colour}PaletteColorLookupTableData"].value
+        if len(data) == 2 * (descriptor[0] or 65536):
+            data = np.frombuffer(data, ">u2").astype("<u2").tobytes()
+        setattr(swapped, f"{colour}PaletteColorLookupTableDescriptor", descriptor)
+        setattr(swapped, f"{colour}PaletteColorLookupTableData", data)
+    return swapped
 
 
 def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
