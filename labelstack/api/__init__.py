@@ -3,9 +3,10 @@
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from labelstack.api import auth, health, users
+from labelstack.api import annotations, audit, auth, comments, health, reviews, stats, users
 from labelstack.api import labels as labels_api
 from labelstack.api import tasks as tasks_api
+from labelstack.api import dicom, series
 from labelstack.services.errors import ServiceError
 
 API_PREFIX = "/api/v1"
@@ -14,9 +15,16 @@ router = APIRouter()
 router.include_router(health.router)
 router.include_router(auth.router)
 router.include_router(users.router)
+router.include_router(annotations.router)
+router.include_router(reviews.router)
+router.include_router(comments.router)
+router.include_router(audit.router)
+router.include_router(stats.router)
 router.include_router(labels_api.router)
 router.include_router(labels_api.assignments)
 router.include_router(tasks_api.router)
+router.include_router(series.router)
+router.include_router(dicom.router)
 
 
 def install(app: FastAPI) -> None:

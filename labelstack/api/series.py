@@ -1,0 +1,67 @@
+"""Series: search the index (admins), and view one series (any signed-in user).
+
+Plain `def` routes: decoding and store reads run in the thread pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
+from labelstack.services import image_view, images
+
+router = APIRouter(prefix="/series", tags=["series"])
+MEDIA = {"png": "image/png", "jpeg": "image/jpeg"}
+
+
+@router.get("")
+def search_series(session: SessionDep, actor: AdminUser, patient: str | None = None,
+                  modality: str | None = None, date_from: date | None = None,
+                  date_to: date | None = None, description: str | None = None,
+                  offset: Annotated[int, Query(ge=0)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """Series matching all filters (text filters match parts, modality exactly), paged."""
+    page = images.search(session, actor=actor, patient=patient, modality=modality,
+                         date_from=date_from, date_to=date_to, description=description,
+                         offset=offset, limit=limit)
+    return asdict(page)
+
+
+@router.get("/{series_uid}")
+def get_series(session: SessionDep, _user: CurrentUser, series_uid: str) -> dict[str, Any]:
+    """Index data plus the volume geometry (decodes the series on first use)."""
+    row = images.get_series(session, series_uid)
+    volume = image_view.open_volume(session, series_uid)
+    return {**asdict(row), "geometry": asdict(image_view.geometry(volume))}
+
+
+@router.get("/{series_uid}/metadata")
+def get_metadata(session: SessionDep, _user: CurrentUser, series_uid: str,
+                 instance: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    return image_view.metadata(session, series_uid, instance)
+
+
+@router.get("/{series_uid}/render", response_class=Response,
+            responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
+def render(session: SessionDep, _user: CurrentUser, series_uid: str,
+           plane: Literal["axial", "coronal", "sagittal"] = "axial",
+           index: Annotated[int | None, Query(ge=0, description="default: middle slice")] = None,
+           ww: Annotated[float | None, Query(gt=0, description="window width")] = None,
+           wl: Annotated[float | None, Query(description="window level (centre)")] = None,
+           invert: Annotated[int, Query(ge=0, le=1)] = 0,
+           format: Literal["png", "jpeg"] = "png") -> Response:  # noqa: A002
+    """One slice at the native pixel grid; the series' default window unless ww/wl are given."""
+    data = image_view.render(session, series_uid, plane=plane, index=index, center=wl, width=ww,
+                             invert=bool(invert), fmt=format)
+    return Response(data, media_type=MEDIA[format], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/{series_uid}/thumbnail", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}})
+def thumbnail(session: SessionDep, _user: CurrentUser, series_uid: str) -> Response:
+    return Response(image_view.thumbnail(session, series_uid), media_type="image/jpeg")

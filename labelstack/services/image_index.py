@@ -1,0 +1,186 @@
+"""The index of studies → series → instances: upsert from store entries, search, sync.
+
+Search reads only the index, so it is the same for local files and a PACS; a sync
+brings the index in line with what a store holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from labelstack.db.models import Instance, LabelAssignment, Series, Study, TaskItem
+from labelstack.db.types import utcnow
+from labelstack.stores import ImageStore, IndexEntry
+
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(kw_only=True, slots=True)
+class SeriesRow:
+    """One series with its study, as lists and the API show it."""
+
+    series_uid: str
+    study_uid: str
+    patient_id: str
+    patient_name: str
+    study_date: date | None
+    study_description: str
+    accession_number: str
+    series_description: str
+    series_number: int | None
+    modality: str
+    body_part: str
+    rows: int | None
+    columns: int | None
+    number_of_frames: int
+    number_of_instances: int
+    store: str
+
+    @classmethod
+    def of(cls, series: Series, study: Study) -> SeriesRow:
+        return cls(
+            series_uid=series.series_uid, study_uid=study.study_uid, patient_id=study.patient_id,
+            patient_name=study.patient_name, study_date=study.study_date,
+            study_description=study.study_description, accession_number=study.accession_number,
+            series_description=series.series_description, series_number=series.series_number,
+            modality=series.modality, body_part=series.body_part, rows=series.rows,
+            columns=series.columns, number_of_frames=series.number_of_frames,
+            number_of_instances=series.number_of_instances, store=series.store)
+
+
+@dataclass(kw_only=True, slots=True)
+class SeriesPage:
+    items: list[SeriesRow]
+    total: int
+    offset: int
+    limit: int
+
+
+def upsert_entry(session: Session, entry: IndexEntry, *, store: str) -> Instance:
+    """Add one instance (and its study and series when new); the caller commits."""
+    study = session.exec(select(Study).where(Study.study_uid == entry.study_uid)).first()
+    if study is None:
+        study = Study(study_uid=entry.study_uid)
+        session.add(study)
+    for name in ("patient_id", "patient_name", "study_date", "study_description",
+                 "accession_number"):
+        if not getattr(study, name) and getattr(entry, name):
+            setattr(study, name, getattr(entry, name))
+    session.flush()
+    series = session.exec(select(Series).where(Series.series_uid == entry.series_uid)).first()
+    if series is None:
+        series = Series(series_uid=entry.series_uid, study_id=study.id, store=store)
+        session.add(series)
+    for name in ("modality", "body_part", "series_description", "series_number", "rows",
+                 "columns"):
+        if getattr(series, name) in (None, "") and getattr(entry, name) not in (None, ""):
+            setattr(series, name, getattr(entry, name))
+    series.number_of_instances += 1
+    series.number_of_frames += entry.number_of_frames
+    series.updated_at = utcnow()
+    session.flush()
+    instance = Instance(sop_instance_uid=entry.sop_instance_uid, series_id=series.id,
+                        sop_class_uid=entry.sop_class_uid,
+                        transfer_syntax_uid=entry.transfer_syntax_uid,
+                        instance_number=entry.instance_number,
+                        number_of_frames=entry.number_of_frames, store_key=entry.store_key,
+                        file_size=entry.file_size)
+    session.add(instance)
+    session.flush()
+    return instance
+
+
+def search_series(session: Session, *, patient: str | None = None, modality: str | None = None,
+                  date_from: date | None = None, date_to: date | None = None,
+                  description: str | None = None, offset: int = 0,
+                  limit: int = 50) -> SeriesPage:
+    """Series matching every given filter, newest study first; text filters match parts."""
+    query = select(Series, Study).join(Study, col(Series.study_id) == col(Study.id))
+    if patient:
+        like = f"%{_escape(patient.strip())}%"
+        query = query.where(sa.or_(col(Study.patient_id).ilike(like, escape="\\"),
+                                   col(Study.patient_name).ilike(like, escape="\\")))
+    if modality:
+        query = query.where(func.upper(Series.modality) == modality.strip().upper())
+    if date_from:
+        query = query.where(col(Study.study_date) >= date_from)
+    if date_to:
+        query = query.where(col(Study.study_date) <= date_to)
+    if description:
+        like = f"%{_escape(description.strip())}%"
+        query = query.where(sa.or_(col(Series.series_description).ilike(like, escape="\\"),
+                                   col(Study.study_description).ilike(like, escape="\\")))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    rows = session.exec(query.order_by(col(Study.study_date).desc().nulls_last(),
+                                       col(Study.patient_name), col(Series.series_number),
+                                       col(Series.id)).offset(max(0, offset)).limit(limit)).all()
+    return SeriesPage(items=[SeriesRow.of(s, st) for s, st in rows], total=total,
+                      offset=max(0, offset), limit=limit)
+
+
+@dataclass(kw_only=True, slots=True)
+class SyncReport:
+    store: str
+    full: bool
+    series_seen: int = 0
+    series_updated: int = 0
+    instances_added: int = 0
+    series_removed: int = 0
+    kept: list[str] | None = None  # gone from the store but still used by labels or tasks
+
+
+def sync_index(session: Session, store: ImageStore, *, full: bool) -> SyncReport:
+    """Bring the index in line with `store`. Incremental: only series that are new or whose
+    instance count changed are described; full: every series, and vanished ones removed."""
+    report = SyncReport(store=store.name, full=full, kept=[])
+    listed = list(store.list_series())
+    known = {s.series_uid: s for s in session.exec(select(Series)).all()}
+    for summary in listed:
+        report.series_seen += 1
+        series = known.get(summary.series_uid)
+        if series is not None and (series.store != store.name or (
+                not full and series.number_of_instances == summary.number_of_instances)):
+            continue  # held by another store, or unchanged
+        have = set() if series is None else set(session.exec(
+            select(Instance.sop_instance_uid).where(Instance.series_id == series.id)).all())
+        added = 0
+        for entry in store.describe_series(summary.study_uid, summary.series_uid):
+            if entry.sop_instance_uid in have:
+                continue
+            try:
+                with session.begin_nested():
+                    upsert_entry(session, entry, store=store.name)
+                added += 1
+            except IntegrityError:  # indexed meanwhile by another process
+                pass
+        session.commit()
+        report.instances_added += added
+        report.series_updated += 1 if added else 0
+    if full:
+        listed_uids = {s.series_uid for s in listed}
+        for uid, series in known.items():
+            if series.store == store.name and uid not in listed_uids:
+                if _in_use(session, series):
+                    report.kept.append(uid)
+                else:
+                    session.delete(series)
+                    report.series_removed += 1
+        session.commit()
+    return report
+
+
+def _in_use(session: Session, series: Series) -> bool:
+    for model in (LabelAssignment, TaskItem):
+        if session.exec(select(model.id).where(model.series_id == series.id)).first():
+            return True
+    return False
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,84 @@
+"""What an import reads: files, folders (recursively) and zip archives, as named byte sources.
+
+Zip members are read one at a time, so a large archive never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_MEMBER_BYTES = 2 << 30  # one DICOM file above 2 GiB is not an image we can display
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One candidate file: `name` appears in the report, `read` yields its bytes."""
+
+    name: str
+    read: Callable[[], bytes]
+
+
+def unreadable(name: str, reason: str) -> Source:
+    """A candidate that could not even be opened; importing it reports `reason`."""
+
+    def fail() -> bytes:
+        raise OSError(reason)
+
+    return Source(name, fail)
+
+
+def sources_from_paths(paths: Iterable[Path]) -> Iterator[Source]:
+    """Files as they are, folders recursively (hidden files skipped), zips member by member."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    yield from _file_sources(child)
+        elif path.is_file():
+            yield from _file_sources(path)
+        else:
+            yield unreadable(str(path), "no such file or directory")
+
+
+def sources_from_upload(name: str, data: bytes) -> Iterator[Source]:
+    """An uploaded file: a zip is opened, anything else is one candidate."""
+    if _is_zip(name, data[:4]):
+        yield from _zip_sources(name, lambda: zipfile.ZipFile(io.BytesIO(data)))
+    else:
+        yield Source(name, lambda: data)
+
+
+def _file_sources(path: Path) -> Iterator[Source]:
+    with path.open("rb") as f:
+        head = f.read(4)
+    if _is_zip(path.name, head):
+        yield from _zip_sources(str(path), lambda: zipfile.ZipFile(path))
+    else:
+        yield Source(str(path), path.read_bytes)
+
+
+def _is_zip(name: str, head: bytes) -> bool:
+    return head.startswith(b"PK\x03\x04") or (name.lower().endswith(".zip") and head[:2] == b"PK")
+
+
+def _zip_sources(name: str, open_zip: Callable[[], zipfile.ZipFile]) -> Iterator[Source]:
+    try:
+        archive = open_zip()
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield unreadable(name, f"not a readable zip archive: {exc}")
+        return
+    with archive:
+        for info in archive.infolist():
+            member = info.filename
+            if info.is_dir() or member.startswith("__MACOSX/") or Path(member).name.startswith("."):
+                continue
+            label = f"{name}:{member}"
+            if info.file_size > MAX_MEMBER_BYTES:
+                yield unreadable(label, f"member is {info.file_size} bytes, above the "
+                                        f"{MAX_MEMBER_BYTES} byte limit")
+                continue
+            yield Source(label, lambda info=info: archive.read(info))

@@ -1,0 +1,201 @@
+"""Images: import into the configured store, keep the index, search it, sync it from a PACS.
+
+Every file is validated (parsed, decodable) before a byte is stored, and each instance
+is stored and indexed in its own transaction, so a bad file never leaves a half entry.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from pydicom import Dataset, dcmread
+from pydicom.errors import InvalidDicomError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from labelstack.config import Settings, load_settings
+from labelstack.db.enums import Role
+from labelstack.db.models import Instance, Series, Study, User
+from labelstack.imaging.decode import check_decodable
+from labelstack.imaging.errors import ImagingError
+from labelstack.services import audit
+from labelstack.services.errors import Conflict, NotFound
+from labelstack.services.image_index import (
+    SeriesPage,
+    SeriesRow,
+    SyncReport,
+    search_series,
+    sync_index,
+    upsert_entry,
+)
+from labelstack.services.image_sources import Source
+from labelstack.services.security import require_role
+from labelstack.stores import ImageStore, IndexEntry, StoreError, store_for
+from labelstack.stores.local import check_uid
+
+Status = Literal["stored", "present", "rejected"]
+_settings: Settings | None = None
+
+
+def configure(settings: Settings | None) -> None:
+    """Called at start: the stores and the volume cache follow these settings (None: the
+    environment's, read on next use)."""
+    global _settings
+    _settings = settings
+    from labelstack.services import image_view
+
+    image_view.reset_cache()
+
+
+def current_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
+
+
+@dataclass(kw_only=True, slots=True)
+class ImportItem:
+    name: str
+    status: Status
+    reason: str = ""
+    series_uid: str = ""
+    sop_instance_uid: str = ""
+
+
+@dataclass(kw_only=True, slots=True)
+class ImportReport:
+    store: str
+    items: list[ImportItem] = field(default_factory=list)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for item in self.items if item.status == status)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {s: self.count(s) for s in ("stored", "present", "rejected")}
+
+
+def import_dicom(session: Session, *, actor: User | None, sources: Iterable[Source],
+                 store: ImageStore | None = None) -> ImportReport:
+    """Import files into `store` (default: the configured one); `actor=None` is the CLI."""
+    if actor is not None:
+        require_role(actor, Role.admin)
+    store = store or store_for(current_settings())
+    report = ImportReport(store=store.name)
+    for source in sources:
+        report.items.append(_import_one(session, store, source))
+    audit.record(session, actor=actor, action="images.import", entity_type="series",
+                 entity_id=None, details={"store": store.name, **report.summary})
+    session.commit()
+    return report
+
+
+def _import_one(session: Session, store: ImageStore, source: Source) -> ImportItem:
+    def rejected(reason: str) -> ImportItem:
+        return ImportItem(name=source.name, status="rejected", reason=reason)
+
+    try:
+        raw = source.read()
+    except OSError as exc:
+        return rejected(f"cannot read: {exc.strerror or exc}")
+    try:
+        ds = parse(raw)
+    except ValueError as exc:
+        return rejected(str(exc))
+    sop, series_uid = str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
+    done = ImportItem(name=source.name, status="stored", series_uid=series_uid,
+                      sop_instance_uid=sop)
+    if session.exec(select(Instance.id).where(Instance.sop_instance_uid == sop)).first():
+        done.status = "present"
+        return done
+    conflict = series_conflict(session, ds)
+    if conflict:
+        return rejected(conflict)
+    try:
+        key = store.put(ds, raw)
+    except (StoreError, OSError) as exc:
+        return rejected(f"could not store: {exc}")
+    try:
+        upsert_entry(session, IndexEntry.of(ds, store_key=key, file_size=len(raw)),
+                     store=store.name)
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        store.remove(key)
+        return rejected(f"could not index: {type(exc).__name__}")
+    return done
+
+
+def parse(raw: bytes) -> Dataset:
+    """A validated dataset, or ValueError with the reason a person can act on."""
+    try:
+        ds = dcmread(io.BytesIO(raw))
+    except InvalidDicomError:
+        raise ValueError("not a DICOM file (no 'DICM' marker after the 128-byte preamble)") from None
+    except Exception as exc:  # noqa: BLE001  (pydicom raises many types for broken files)
+        raise ValueError(f"corrupt DICOM file: {type(exc).__name__}: {exc}") from None
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+        if not ds.get(keyword):
+            raise ValueError(f"missing {keyword} (truncated or incomplete file?): cannot be indexed")
+        check_uid(str(ds.get(keyword)), keyword)
+    try:
+        check_decodable(ds)
+    except ImagingError as exc:
+        raise ValueError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001  (a header pydicom cannot interpret)
+        raise ValueError(f"corrupt DICOM file: {type(exc).__name__}: {exc}") from None
+    return ds
+
+
+def series_conflict(session: Session, ds: Dataset) -> str | None:
+    """Why `ds` cannot join the series it names (another study or modality), if so."""
+    series = session.exec(select(Series).where(
+        Series.series_uid == str(ds.SeriesInstanceUID))).first()
+    if series is None:
+        return None
+    study_uid = series_study_uid(session, series)
+    if study_uid != str(ds.StudyInstanceUID):
+        return (f"mixed series: series {series.series_uid} already belongs to study "
+                f"{study_uid}, this file says study {ds.StudyInstanceUID}")
+    modality = str(ds.get("Modality", ""))
+    if series.modality and modality and modality != series.modality:
+        return (f"mixed series: series {series.series_uid} is {series.modality}, "
+                f"this file is {modality}")
+    return None
+
+
+def series_study_uid(session: Session, series: Series) -> str:
+    study = session.get(Study, series.study_id)
+    return study.study_uid if study else ""
+
+
+def search(session: Session, *, actor: User, **filters: object) -> SeriesPage:
+    """The Images page and `GET /series`: admins see the whole index."""
+    require_role(actor, Role.admin)
+    return search_series(session, **filters)  # type: ignore[arg-type]
+
+
+def sync_from_dicomweb(session: Session, *, actor: User | None, full: bool = False) -> SyncReport:
+    """Index what the DICOMweb server holds (incremental unless `full`)."""
+    if actor is not None:
+        require_role(actor, Role.admin)
+    try:
+        report = sync_index(session, store_for(current_settings(), "dicomweb"), full=full)
+    except StoreError as exc:
+        raise Conflict(str(exc)) from None
+    audit.record(session, actor=actor, action="images.sync", entity_type="series",
+                 entity_id=None, details=asdict(report))
+    session.commit()
+    return report
+
+
+def get_series(session: Session, series_uid: str) -> SeriesRow:
+    row = session.exec(select(Series, Study).join(Study, col(Series.study_id) == col(Study.id))
+                       .where(Series.series_uid == series_uid)).first()
+    if row is None:
+        raise NotFound(f"no series {series_uid} in the index")
+    return SeriesRow.of(*row)

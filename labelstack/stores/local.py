@@ -1,0 +1,91 @@
+"""The embedded default: DICOM files under `<data_dir>/dicom/<study>/<series>/<sop>.dcm`."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from pydicom import Dataset, dcmread
+from pydicom.errors import InvalidDicomError
+
+from labelstack.stores.base import ImageStore, IndexEntry, SeriesSummary, StoreError
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+def check_uid(uid: str, what: str) -> str:
+    """UIDs become path parts here, so anything but digits and dots is refused."""
+    if not (0 < len(uid) <= 64 and _UID.match(uid)):
+        raise ValueError(f"{what} {uid!r} is not a valid DICOM UID")
+    return uid
+
+
+class LocalStore(ImageStore):
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def key_for(self, ds: Dataset) -> str:
+        parts = (check_uid(str(ds.StudyInstanceUID), "StudyInstanceUID"),
+                 check_uid(str(ds.SeriesInstanceUID), "SeriesInstanceUID"),
+                 check_uid(str(ds.SOPInstanceUID), "SOPInstanceUID"))
+        return f"{parts[0]}/{parts[1]}/{parts[2]}.dcm"
+
+    def path(self, store_key: str) -> Path:
+        path = (self.root / store_key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise StoreError(f"store key {store_key!r} leaves the store")
+        return path
+
+    def put(self, ds: Dataset, raw: bytes) -> str:
+        """Write the original bytes atomically (temp file + rename): never a half file."""
+        key = self.key_for(ds)
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(raw)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return key
+
+    def remove(self, store_key: str) -> None:
+        self.path(store_key).unlink(missing_ok=True)
+
+    def read(self, store_keys: Sequence[str]) -> list[Dataset]:
+        datasets = []
+        for key in store_keys:
+            try:
+                datasets.append(dcmread(self.path(key)))
+            except (OSError, InvalidDicomError) as exc:
+                raise StoreError(f"cannot read {key} from the local store: {exc}") from exc
+        return datasets
+
+    def read_bytes(self, store_key: str) -> bytes:
+        return self.path(store_key).read_bytes()
+
+    def list_series(self) -> Iterator[SeriesSummary]:
+        if not self.root.is_dir():
+            return
+        for study in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for series in sorted(p for p in study.iterdir() if p.is_dir()):
+                count = sum(1 for _ in series.glob("*.dcm"))
+                if count:
+                    yield SeriesSummary(study_uid=study.name, series_uid=series.name,
+                                        number_of_instances=count)
+
+    def describe_series(self, study_uid: str, series_uid: str) -> list[IndexEntry]:
+        folder = self.root / check_uid(study_uid, "study") / check_uid(series_uid, "series")
+        entries = []
+        for path in sorted(folder.glob("*.dcm")):
+            ds = dcmread(path, stop_before_pixels=True)
+            key = path.relative_to(self.root).as_posix()
+            entries.append(IndexEntry.of(ds, store_key=key, file_size=path.stat().st_size))
+        return entries

@@ -1,0 +1,167 @@
+"""Importing into the local store: files, folders, zips, duplicates, and every kind of bad input."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
+from pydicom.encaps import encapsulate
+from sqlmodel import Session, func, select
+
+from labelstack.config import Settings
+from labelstack.db.models import AuditEvent, Instance, Series, Study
+from labelstack.services import image_view, images
+from labelstack.services.image_index import search_series, sync_index
+from labelstack.services.image_sources import Source, sources_from_paths
+from labelstack.stores import store_for
+from tests.integration.stores.conftest import CT_SHAPE
+
+
+def _count(session: Session, model: type) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def _stored_files(settings: Settings) -> list[Path]:
+    return sorted((settings.data_dir / "dicom").rglob("*.dcm"))
+
+
+def test_folder_import_indexes_and_stores(session: Session, settings: Settings,
+                                          ct_files: list[Path]) -> None:
+    report = images.import_dicom(session, actor=None, sources=sources_from_paths([ct_files[0].parent]))
+    assert report.summary == {"stored": CT_SHAPE[0], "present": 0, "rejected": 0}
+    series = session.exec(select(Series)).one()
+    study = session.get(Study, series.study_id)
+    assert (series.modality, series.rows, series.columns) == ("CT", CT_SHAPE[1], CT_SHAPE[2])
+    assert (series.number_of_instances, series.number_of_frames, series.store) == (6, 6, "local")
+    assert (study.patient_id, str(study.study_date)) == ("CT-001", "2024-01-15")
+    files = _stored_files(settings)
+    assert [f.relative_to(settings.data_dir / "dicom").parts[:2] for f in files] == \
+        [(study.study_uid, series.series_uid)] * CT_SHAPE[0]
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "images.import")).one() \
+        .details == {"store": "local", "stored": 6, "present": 0, "rejected": 0}
+
+
+def test_importing_twice_is_harmless(session: Session, settings: Settings,
+                                     ct_files: list[Path]) -> None:
+    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
+    again = images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
+    assert again.summary == {"stored": 0, "present": CT_SHAPE[0], "rejected": 0}
+    assert _count(session, Instance) == CT_SHAPE[0]
+    assert session.exec(select(Series)).one().number_of_instances == CT_SHAPE[0]
+    assert len(_stored_files(settings)) == CT_SHAPE[0]
+
+
+def test_zip_import_reports_each_member(session: Session, settings: Settings,
+                                        ct_files: list[Path], tmp_path: Path) -> None:
+    archive = tmp_path / "upload.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in ct_files[:3]:
+            z.write(path, f"series/{path.name}")
+        z.writestr("series/README.txt", "not an image")
+        z.writestr("__MACOSX/._junk", "ignored")
+    report = images.import_dicom(session, actor=None, sources=sources_from_paths([archive]))
+    assert report.summary == {"stored": 3, "present": 0, "rejected": 1}
+    bad = [i for i in report.items if i.status == "rejected"][0]
+    assert bad.name == f"{archive}:series/README.txt" and "not a DICOM file" in bad.reason
+
+
+def _without_pixels(raw: bytes) -> bytes:
+    ds = dcmread(io.BytesIO(raw))
+    del ds.PixelData
+    out = io.BytesIO()
+    ds.save_as(out)
+    return out.getvalue()
+
+
+def _with_syntax(raw: bytes, syntax: str) -> bytes:
+    ds = dcmread(io.BytesIO(raw))
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.PixelData = encapsulate([ds.PixelData])
+    out = io.BytesIO()
+    ds.save_as(out)
+    return out.getvalue()
+
+
+def _other_study(raw: bytes) -> bytes:
+    ds = dcmread(io.BytesIO(raw))
+    ds.StudyInstanceUID = "1.2.826.0.1.3680043.8.498.9999"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.8.498.9998"
+    out = io.BytesIO()
+    ds.save_as(out)
+    return out.getvalue()
+
+
+BAD_INPUT = [
+    pytest.param(lambda raw: raw[:-500], "truncated pixel data", id="truncated-pixels"),
+    pytest.param(lambda raw: raw[:300], "truncated or incomplete", id="truncated-header"),
+    pytest.param(lambda raw: b"%PDF-1.4 not an image" * 20, "not a DICOM file", id="non-dicom"),
+    pytest.param(lambda raw: b"", "not a DICOM file", id="empty"),
+    pytest.param(_without_pixels, "no pixel data", id="no-pixel-data"),
+    pytest.param(lambda raw: _with_syntax(raw, "1.2.840.10008.1.2.4.100"),
+                 "unsupported transfer syntax", id="mpeg2-syntax"),
+    pytest.param(_other_study, "mixed series", id="mixed-series"),
+]
+
+
+@pytest.mark.parametrize("damage,reason", BAD_INPUT)
+def test_bad_input_is_rejected_cleanly(session: Session, settings: Settings,
+                                       ct_files: list[Path], damage, reason: str) -> None:
+    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:1]))
+    before = (_count(session, Instance), _count(session, Series), _stored_files(settings))
+    bad = damage(ct_files[1].read_bytes())
+    report = images.import_dicom(session, actor=None, sources=[Source("bad.dcm", lambda: bad)])
+    [item] = report.items
+    assert item.status == "rejected" and reason in item.reason, item.reason
+    assert (_count(session, Instance), _count(session, Series), _stored_files(settings)) == before
+    assert not list((settings.data_dir / "dicom").rglob(".incoming-*"))
+
+
+def test_unreadable_paths_are_reported(session: Session, settings: Settings, tmp_path: Path) -> None:
+    report = images.import_dicom(session, actor=None,
+                                 sources=sources_from_paths([tmp_path / "nope.dcm"]))
+    assert report.items[0].status == "rejected"
+    assert "no such file" in report.items[0].reason
+
+
+def test_volume_geometry_and_cache(session: Session, settings: Settings,
+                                   ct_files: list[Path]) -> None:
+    images.import_dicom(session, actor=None, sources=sources_from_paths(list(reversed(ct_files))))
+    uid = session.exec(select(Series)).one().series_uid
+    volume = image_view.open_volume(session, uid)
+    geometry = image_view.geometry(volume)
+    assert geometry.shape == list(CT_SHAPE) and geometry.kind == "volume"
+    assert geometry.slices == {"axial": 6, "coronal": 40, "sagittal": 48}
+    assert geometry.spacing == pytest.approx([2.5, 0.8, 0.8])
+    assert volume.pixels.min() == -1000
+    assert image_view.open_volume(session, uid) is volume
+    assert list((settings.data_dir / "cache" / "volumes").glob("*.npy"))
+
+
+def test_search_filters_and_paging(session: Session, settings: Settings,
+                                   ct_files: list[Path]) -> None:
+    mr = Path(get_testdata_file("MR_small.dcm"))
+    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files + [mr]))
+    assert search_series(session).total == 2
+    assert [r.modality for r in search_series(session, modality="mr").items] == ["MR"]
+    assert [r.patient_id for r in search_series(session, patient="ct-0").items] == ["CT-001"]
+    assert search_series(session, description="phantom").total == 1
+    assert search_series(session, patient="100%").total == 0
+    from datetime import date
+    assert search_series(session, date_from=date(2024, 1, 1)).total == 1
+    page = search_series(session, limit=1, offset=1)
+    assert (page.total, len(page.items)) == (2, 1)
+
+
+def test_local_sync_rebuilds_a_lost_index(session: Session, settings: Settings,
+                                          ct_files: list[Path]) -> None:
+    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
+    series = session.exec(select(Series)).one()
+    session.delete(series)
+    session.commit()
+    report = sync_index(session, store_for(settings, "local"), full=False)
+    assert (report.series_seen, report.instances_added) == (1, CT_SHAPE[0])
+    assert session.exec(select(Series)).one().number_of_instances == CT_SHAPE[0]
