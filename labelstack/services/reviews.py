@@ -14,11 +14,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from labelstack.db.enums import AnnotationStatus, ReviewResult, TaskStatus, TaskType
+from labelstack.db.enums import AnnotationStatus, ReviewResult, Role, TaskStatus, TaskType
 from labelstack.db.models import Annotation, AnnotationRevision, Review, Task, TaskItem, User
 from labelstack.db.types import utcnow
-from labelstack.services import annotations, audit
+from labelstack.services import annotations, audit, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from labelstack.services.security import require_role
+from labelstack.services.tasks import TaskCreate
 
 # Annotations a review may start on; in_review again when a review task is restarted.
 _REVIEWABLE = {AnnotationStatus.submitted, AnnotationStatus.in_review}
@@ -167,3 +169,39 @@ def _result(value: ReviewResult | str) -> ReviewResult:
     except ValueError:
         allowed = ", ".join(r.value for r in ReviewResult)
         raise InvalidInput(f"unknown review result {value!r}; allowed: {allowed}") from None
+
+
+def rework_rejected(session: Session, *, actor: User, annotation_ids: list[int],
+                    assignee_id: int | None = None, name: str | None = None) -> Task:
+    """One action for an admin: a new annotation task over the rejected annotations' labels.
+
+    Only the latest version of a label assignment can be reworked, and only if
+    it was rejected; the task rules (exclusivity, assignee role) apply as for
+    any task, and the new versions are created when the task starts.
+    """
+    require_role(actor, Role.admin)
+    found = [annotations.get_annotation(session, i) for i in dict.fromkeys(annotation_ids)]
+    if not found:
+        raise InvalidInput("name at least one rejected annotation")
+    not_rejected = [a.id for a in found if a.status != AnnotationStatus.rejected]
+    if not_rejected:
+        raise Conflict("only rejected annotations can be reworked", annotation_ids=not_rejected)
+    superseded = [a.id for a in found if session.exec(select(Annotation.id).where(
+        Annotation.label_assignment_id == a.label_assignment_id,
+        Annotation.version > a.version)).first() is not None]
+    if superseded:
+        raise Conflict("these annotations already have a newer version",
+                       annotation_ids=superseded)
+    listed = ", ".join(str(a.id) for a in found)
+    data = TaskCreate(type=TaskType.annotation, assignee_id=assignee_id,
+                      name=name or f"Rework of {len(found)} rejected annotation(s)",
+                      description=f"Rework of rejected annotations {listed}.",
+                      label_assignment_ids=[a.label_assignment_id for a in found])
+    return tasks.create_task(session, actor=actor, data=data)
+
+
+def read_review(session: Session, *, actor: User, review_id: int) -> Review:
+    """A review is readable by whoever may read its annotation."""
+    review = get_review(session, review_id)
+    annotations.read_annotation(session, actor=actor, annotation_id=review.annotation_id)
+    return review

@@ -1,0 +1,143 @@
+"""Annotations: list and read them, their revisions and masks, save by `.npy` upload, rework.
+
+Masks travel as `.npy` arrays shaped like the image volume (z, y, x), so a
+script or an AI pre-annotation can read and write them with numpy alone.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from labelstack.annotation.codec import mask_to_npy
+from labelstack.api.annotation_schemas import (
+    AnnotationPublic,
+    RevisionPublic,
+    VersionHistoryPublic,
+)
+from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
+from labelstack.services import annotations, history, reviews, revisions, task_items
+from labelstack.services.errors import InvalidInput
+
+router = APIRouter(tags=["annotations"])
+
+_NPY_BODY = {"requestBody": {"content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}, "time_spent": {"type": "number"}}}}},
+    "description": "a .npy mask shaped (z, y, x), dtype bool or uint8 0/1: raw body or a "
+                   "multipart `file`"}}
+
+
+class SaveResponse(BaseModel):
+    saved: bool
+    reason: str | None = None
+    annotation: AnnotationPublic
+    revision: RevisionPublic | None
+
+
+class ReworkRequest(BaseModel):
+    annotation_ids: list[int] = Field(min_length=1, max_length=10_000)
+    assignee_id: int | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ReworkResponse(BaseModel):
+    task_id: int
+    name: str
+    status: str
+    assignee_id: int | None
+    label_assignment_ids: list[int]
+
+
+@router.get("/annotations", response_model=list[AnnotationPublic])
+def list_annotations(session: SessionDep, actor: CurrentUser, task_id: int | None = None,
+                     label_assignment_id: int | None = None) -> list[AnnotationPublic]:
+    """The annotations you may read, by task and/or label assignment."""
+    found = annotations.list_annotations(session, actor=actor, task_id=task_id,
+                                         label_assignment_id=label_assignment_id)
+    return [AnnotationPublic.of(a) for a in found]
+
+
+@router.post("/annotations/rework", response_model=ReworkResponse, status_code=201)
+def rework(session: SessionDep, actor: AdminUser, data: ReworkRequest) -> ReworkResponse:
+    """Admin: put rejected annotations into a new annotation task, in one action."""
+    task = reviews.rework_rejected(session, actor=actor, annotation_ids=data.annotation_ids,
+                                   assignee_id=data.assignee_id, name=data.name)
+    return ReworkResponse(task_id=task.id or 0, name=task.name, status=task.status,
+                          assignee_id=task.assignee_id,
+                          label_assignment_ids=task_items.item_ids(session, task))
+
+
+@router.get("/annotations/{annotation_id}", response_model=AnnotationPublic)
+def get_annotation(session: SessionDep, actor: CurrentUser, annotation_id: int) -> AnnotationPublic:
+    return AnnotationPublic.of(annotations.read_annotation(session, actor=actor,
+                                                           annotation_id=annotation_id))
+
+
+@router.get("/annotations/{annotation_id}/revisions", response_model=list[RevisionPublic])
+def list_revisions(session: SessionDep, actor: CurrentUser,
+                   annotation_id: int) -> list[RevisionPublic]:
+    found = annotations.list_revisions(session, actor=actor, annotation_id=annotation_id)
+    return [RevisionPublic.of(r) for r in found]
+
+
+@router.get("/annotations/{annotation_id}/revisions/{sequence}/mask", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}},
+                             "description": "a .npy bool array shaped (z, y, x)"}})
+def download_mask(session: SessionDep, actor: CurrentUser, annotation_id: int,
+                  sequence: int) -> Response:
+    mask = annotations.revision_mask(session, actor=actor, annotation_id=annotation_id,
+                                     sequence=sequence)
+    filename = f"annotation-{annotation_id}-revision-{sequence}.npy"
+    return Response(mask_to_npy(mask), media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/annotations/{annotation_id}/revisions", response_model=SaveResponse,
+             status_code=201, openapi_extra=_NPY_BODY,
+             responses={200: {"description": "content unchanged: nothing saved"}})
+async def upload_revision(request: Request, response: Response, session: SessionDep,
+                          actor: CurrentUser, annotation_id: int,
+                          time_spent: float = Query(0.0, description="active seconds since the "
+                                                    "last save"),
+                          row_version: int | None = Query(None, description="refuse if the "
+                                                          "annotation changed since")
+                          ) -> SaveResponse:
+    """Save a new revision from a `.npy` mask; identical content is not saved again."""
+    data, form_seconds = await _read_upload(request)
+    result = await run_in_threadpool(
+        lambda: revisions.save_npy(session, actor=actor, annotation_id=annotation_id, data=data,
+                                   time_spent=time_spent if form_seconds is None else form_seconds,
+                                   row_version=row_version))
+    if not result.saved:
+        response.status_code = 200
+    return SaveResponse(saved=result.saved, reason=result.reason,
+                        annotation=AnnotationPublic.of(result.annotation),
+                        revision=RevisionPublic.of(result.revision) if result.revision else None)
+
+
+@router.get("/label-assignments/{label_assignment_id}/history",
+            response_model=list[VersionHistoryPublic])
+def assignment_history(session: SessionDep, actor: CurrentUser,
+                       label_assignment_id: int) -> list[VersionHistoryPublic]:
+    """Every version you may read of this label on this image, with revisions and reviews."""
+    found = history.history(session, actor=actor, label_assignment_id=label_assignment_id)
+    return [VersionHistoryPublic.of(h) for h in found]
+
+
+async def _read_upload(request: Request) -> tuple[bytes, float | None]:
+    """The `.npy` bytes (raw body or multipart `file`) and a `time_spent` form field, if any."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await request.body(), None
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("multipart upload needs a `file` part holding the .npy mask")
+    seconds = form.get("time_spent")
+    try:
+        return await upload.read(), float(seconds) if isinstance(seconds, str) else None
+    except ValueError:
+        raise InvalidInput("time_spent must be a number of seconds") from None

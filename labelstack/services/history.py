@@ -1,0 +1,40 @@
+"""The full story of one label assignment: every version, its revisions and its reviews.
+
+Filtered by the annotation read rule, so a history never shows more than the
+caller could open one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from labelstack.db.models import Annotation, AnnotationRevision, LabelAssignment, Review, User
+from labelstack.services import annotations
+from labelstack.services.errors import NotFound
+
+
+@dataclass(kw_only=True, slots=True)
+class VersionHistory:
+    annotation: Annotation
+    revisions: list[AnnotationRevision]
+    reviews: list[Review]
+
+
+def history(session: Session, *, actor: User, label_assignment_id: int) -> list[VersionHistory]:
+    """Versions oldest first, each with its revisions and reviews in sequence order."""
+    if session.get(LabelAssignment, label_assignment_id) is None:
+        raise NotFound(f"label assignment {label_assignment_id} not found")
+    versions = annotations.list_annotations(session, actor=actor,
+                                            label_assignment_id=label_assignment_id)
+    ids = [a.id for a in versions]
+    revisions = session.exec(select(AnnotationRevision)
+                             .where(col(AnnotationRevision.annotation_id).in_(ids))
+                             .order_by(AnnotationRevision.sequence)).all()
+    reviews = session.exec(select(Review).where(col(Review.annotation_id).in_(ids))
+                           .order_by(Review.sequence)).all()
+    return [VersionHistory(annotation=a,
+                           revisions=[r for r in revisions if r.annotation_id == a.id],
+                           reviews=[r for r in reviews if r.annotation_id == a.id])
+            for a in versions]

@@ -1,0 +1,152 @@
+"""Saving an annotation: each save of new content appends one revision.
+
+Two clients saving the same annotation at once must never corrupt it. The
+annotation's `row_version` is bumped by a guarded UPDATE before anything is
+written (it also takes the row's write lock), so of two concurrent saves one
+wins and the other gets a 409; the unique (annotation_id, sequence) constraint
+is the last line of defence. A client may send the `row_version` it loaded to
+refuse overwriting a save it has not seen.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col
+
+from labelstack.annotation.codec import (
+    MaskFormatError,
+    content_hash,
+    encode_mask,
+    mask_from_npy,
+    shape_to_text,
+)
+from labelstack.db.enums import AnnotationStatus, TaskStatus
+from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem, User
+from labelstack.db.types import utcnow
+from labelstack.services import annotations, audit
+from labelstack.services.errors import Conflict, Forbidden, InvalidInput
+
+# Active time a single save may claim: longer gaps are idle time, not work.
+MAX_SECONDS_PER_SAVE = 4 * 3600.0
+_EDITABLE = {AnnotationStatus.draft, AnnotationStatus.submitted}
+
+
+@dataclass(kw_only=True, slots=True)
+class SaveResult:
+    saved: bool
+    reason: str | None
+    annotation: Annotation
+    revision: AnnotationRevision | None
+
+
+def save_npy(session: Session, *, actor: User, annotation_id: int, data: bytes,
+             time_spent: float = 0.0, row_version: int | None = None) -> SaveResult:
+    """Save an uploaded `.npy` mask (scripts, AI pre-annotation)."""
+    try:
+        mask = mask_from_npy(data)
+    except MaskFormatError as exc:
+        raise InvalidInput(f"bad mask upload: {exc}") from None
+    return save_mask(session, actor=actor, annotation_id=annotation_id, mask=mask,
+                     time_spent=time_spent, row_version=row_version)
+
+
+def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.ndarray,
+              time_spent: float = 0.0, row_version: int | None = None) -> SaveResult:
+    """Append a revision unless the content is unchanged; see the module docstring."""
+    annotation = annotations.get_annotation(session, annotation_id)
+    task = _require_saver(session, actor=actor, annotation=annotation)
+    shape = annotations.expected_shape(session, annotation)
+    if mask.dtype != np.bool_:
+        raise InvalidInput(f"mask dtype must be bool, got {mask.dtype}")
+    if mask.shape != shape:
+        raise InvalidInput(f"mask shape {mask.shape} does not match the image (z, y, x) {shape}",
+                           expected_shape=list(shape), got_shape=list(mask.shape))
+    seconds = _seconds(time_spent)
+    expected = annotation.row_version
+    if row_version is not None and row_version != expected:
+        raise Conflict("the annotation was saved by someone else since you loaded it; reload it",
+                       row_version=expected)
+    digest = content_hash(mask)
+    latest = annotations.latest_revision(session, annotation.id)
+    if latest is not None and latest.content_hash == digest:
+        return SaveResult(saved=False, reason="unchanged", annotation=annotation, revision=latest)
+    before = annotation.status
+    try:
+        revision = _append(session, annotation, expected=expected, author=actor, mask=mask,
+                           digest=digest, seconds=seconds)
+        _account(session, task=task, annotation=annotation, seconds=seconds)
+        audit.record(session, actor=actor, action="annotation.save", entity_type="annotation",
+                     entity_id=annotation.id, details={
+                         "sequence": revision.sequence, "time_spent": seconds,
+                         "content_hash": digest, "task_id": task.id,
+                         "status": {"before": before, "after": AnnotationStatus.submitted}})
+        session.commit()
+    except (IntegrityError, OperationalError) as exc:
+        session.rollback()
+        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            raise
+        raise _concurrent() from None
+    session.refresh(annotation)
+    session.refresh(revision)
+    return SaveResult(saved=True, reason=None, annotation=annotation, revision=revision)
+
+
+def _require_saver(session: Session, *, actor: User, annotation: Annotation) -> Task:
+    """Only the author saves, inside their in-progress task, while the work is open."""
+    if annotation.author_id != actor.id:
+        raise Forbidden("only the author of an annotation may save it")
+    task = session.get(Task, annotation.task_id) if annotation.task_id else None
+    if task is None or task.status != TaskStatus.in_progress or task.assignee_id != actor.id:
+        raise Conflict("an annotation is saved only inside its in-progress task; start the task",
+                       task_id=annotation.task_id, task_status=task.status if task else None)
+    if annotation.status not in _EDITABLE:
+        raise Conflict(f"annotation {annotation.id} is {annotation.status} and can no longer "
+                       "be changed", status=annotation.status)
+    return task
+
+
+def _append(session: Session, annotation: Annotation, *, expected: int, author: User,
+            mask: np.ndarray, digest: str, seconds: float) -> AnnotationRevision:
+    bumped = session.execute(
+        sa.update(Annotation).where(col(Annotation.id) == annotation.id,
+                                    col(Annotation.row_version) == expected)
+        .values(row_version=expected + 1, status=AnnotationStatus.submitted.value,
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if bumped.rowcount != 1:
+        session.rollback()
+        raise _concurrent()
+    latest = session.execute(sa.select(sa.func.max(AnnotationRevision.sequence)).where(
+        AnnotationRevision.annotation_id == annotation.id)).scalar_one()
+    revision = AnnotationRevision(annotation_id=annotation.id, sequence=(latest or 0) + 1,
+                                  author_id=author.id, time_spent=seconds, content_hash=digest,
+                                  shape=shape_to_text(mask.shape), mask=encode_mask(mask))
+    session.add(revision)
+    session.flush()
+    return revision
+
+
+def _account(session: Session, *, task: Task, annotation: Annotation, seconds: float) -> None:
+    """Add the time to the task (atomically: saves may race) and mark the work item done."""
+    session.execute(sa.update(Task).where(col(Task.id) == task.id)
+                    .values(time_spent=Task.time_spent + seconds)
+                    .execution_options(synchronize_session=False))
+    session.execute(sa.update(TaskItem).where(
+        col(TaskItem.task_id) == task.id,
+        col(TaskItem.label_assignment_id) == annotation.label_assignment_id).values(done=True))
+
+
+def _seconds(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise InvalidInput("time_spent must be a number of seconds ≥ 0")
+    return min(float(value), MAX_SECONDS_PER_SAVE)
+
+
+def _concurrent() -> Conflict:
+    return Conflict("the annotation was saved by someone else at the same time; reload it and "
+                    "try again")
