@@ -59,8 +59,8 @@ def volumes_from_datasets(datasets: Sequence[pydicom.Dataset]) -> list[Volume]:
         raise ImagingError("no images in this series")
     infos = [info for i, ds in enumerate(datasets) for info in _infos(ds, i)]
     groups = _group(infos)
-    main = max(range(len(groups)), key=lambda g: (not groups[g][0].localizer, len(groups[g]), -g))
-    groups.insert(0, groups.pop(main))
+    # main stack first: the largest non-localizer stack; then the rest, localizers last
+    groups = [groups[g] for g in sorted(range(len(groups)), key=lambda g: (groups[g][0].localizer, -len(groups[g]), g))]
     decoded: dict[int, np.ndarray] = {}
     volumes = [_build(group, datasets, decoded) for group in groups]
     head = groups[0][0]
