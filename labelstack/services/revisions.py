@@ -100,13 +100,13 @@ def _require_saver(session: Session, *, actor: User, annotation: Annotation) -> 
     """Only the author saves, inside their in-progress task, while the work is open."""
     if annotation.author_id != actor.id:
         raise Forbidden("only the author of an annotation may save it")
+    if annotation.status not in _EDITABLE:
+        raise Conflict(f"annotation {annotation.id} is {annotation.status} and can no longer "
+                       "be changed", status=annotation.status)
     task = session.get(Task, annotation.task_id) if annotation.task_id else None
     if task is None or task.status != TaskStatus.in_progress or task.assignee_id != actor.id:
         raise Conflict("an annotation is saved only inside its in-progress task; start the task",
                        task_id=annotation.task_id, task_status=task.status if task else None)
-    if annotation.status not in _EDITABLE:
-        raise Conflict(f"annotation {annotation.id} is {annotation.status} and can no longer "
-                       "be changed", status=annotation.status)
     return task
 
 

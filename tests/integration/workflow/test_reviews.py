@@ -1,0 +1,181 @@
+"""Reviews: creation with their task, the three results, rework, history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from labelstack.db.enums import AnnotationStatus, TaskStatus
+from labelstack.db.models import Annotation, Review, Task
+from labelstack.services import annotations, reviews, revisions, tasks
+from labelstack.services.errors import Conflict, Forbidden, InvalidInput
+from tests.integration.workflow.annotation_helpers import (
+    annotation_task,
+    blob,
+    make_assignment,
+    review_task,
+)
+
+
+@pytest.fixture
+def saved(session: Session, make_user):
+    """An admin, an annotator with one saved annotation in a finished task, two reviewers."""
+    admin, ann = make_user("admin"), make_user("annotator")
+    task = annotation_task(session, admin, ann, [make_assignment(session)])
+    target = session.exec(select(Annotation).where(Annotation.task_id == task.id)).one()
+    revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(), time_spent=5)
+    tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    session.refresh(target)
+    return admin, ann, make_user("reviewer"), make_user("reviewer"), target
+
+
+def _review(session: Session, task: Task) -> Review:
+    return session.exec(select(Review).where(Review.task_id == task.id)).one()
+
+
+def test_starting_a_review_task_opens_one_review_per_annotation(session, saved) -> None:
+    admin, _, reviewer, _, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    review = _review(session, task)
+    assert (review.sequence, review.reviewer_id, review.result) == (1, reviewer.id, None)
+    session.refresh(target)
+    assert target.status == AnnotationStatus.in_review
+    assert reviews.create_reviews_for_task(session, task=task, actor=reviewer) == []
+    assert reviews.undecided_reviews(session, task=task) == [review]
+
+
+def test_finishing_needs_every_result_and_accept_makes_final(session, saved) -> None:
+    admin, ann, reviewer, other, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    review = _review(session, task)
+    with pytest.raises(Conflict) as refused:
+        tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    assert refused.value.extra["review_ids"] == [review.id]
+    with pytest.raises(Forbidden):
+        reviews.decide_review(session, actor=other, review_id=review.id, result="accepted")
+    with pytest.raises(InvalidInput, match="unknown review result"):
+        reviews.decide_review(session, actor=reviewer, review_id=review.id, result="maybe")
+    decision = reviews.decide_review(session, actor=reviewer, review_id=review.id,
+                                     result="accepted", comment="clean")
+    assert decision.annotation.status == AnnotationStatus.accepted
+    assert decision.review.decided_at is not None and decision.correction is None
+    with pytest.raises(Conflict, match="already decided"):
+        reviews.decide_review(session, actor=reviewer, review_id=review.id, result="rejected",
+                              comment="changed my mind")
+    with pytest.raises(Conflict, match="no longer"):
+        revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(size=3))
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    # final work is readable by everyone
+    assert annotations.read_annotation(session, actor=other, annotation_id=target.id)
+
+
+def test_reviewer_never_reviews_own_work(session, saved, make_user) -> None:
+    admin, _, _, _, target = saved
+    both = make_user("annotator", "reviewer")
+    task = annotation_task(session, admin, both, [make_assignment(session)])
+    own = session.exec(select(Annotation).where(Annotation.task_id == task.id)).one()
+    revisions.save_mask(session, actor=both, annotation_id=own.id, mask=blob())
+    with pytest.raises(Conflict, match="own"):
+        review_task(session, admin, both, [own.id])
+
+
+def test_decisions_only_inside_the_running_task(session, saved) -> None:
+    admin, _, reviewer, _, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    review = _review(session, task)
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    with pytest.raises(Conflict, match="in-progress"):
+        reviews.decide_review(session, actor=reviewer, review_id=review.id, result="accepted")
+    # a new review task on the same annotation opens the next review in sequence
+    again = review_task(session, admin, reviewer, [target.id])
+    assert _review(session, again).sequence == 2
+
+
+def test_reject_needs_a_comment_then_rework_makes_the_next_version(session, saved,
+                                                                   make_user) -> None:
+    admin, ann, reviewer, _, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    review = _review(session, task)
+    with pytest.raises(InvalidInput, match="comment"):
+        reviews.decide_review(session, actor=reviewer, review_id=review.id, result="rejected",
+                              comment="  ")
+    decision = reviews.decide_review(session, actor=reviewer, review_id=review.id,
+                                     result="rejected", comment="misses the lower edge")
+    assert decision.annotation.status == AnnotationStatus.rejected
+    with pytest.raises(Forbidden):
+        reviews.rework_rejected(session, actor=ann, annotation_ids=[target.id])
+    second = make_user("annotator")
+    rework = reviews.rework_rejected(session, actor=admin, annotation_ids=[target.id],
+                                     assignee_id=second.id)
+    assert (rework.type, rework.status, rework.assignee_id) == ("annotation", "open", second.id)
+    tasks.set_status(session, actor=second, task_id=rework.id, status=TaskStatus.in_progress)
+    new = session.exec(select(Annotation).where(Annotation.task_id == rework.id)).one()
+    assert (new.label_assignment_id, new.version, new.author_id) == (
+        target.label_assignment_id, 2, second.id)
+    with pytest.raises(Conflict, match="newer version"):
+        reviews.rework_rejected(session, actor=admin, annotation_ids=[target.id])
+
+
+def test_only_rejected_annotations_are_reworked(session, saved) -> None:
+    admin, _, _, _, target = saved
+    with pytest.raises(Conflict, match="only rejected") as refused:
+        reviews.rework_rejected(session, actor=admin, annotation_ids=[target.id])
+    assert refused.value.extra["annotation_ids"] == [target.id]
+
+
+def test_correction_is_the_reviewers_next_version(session, saved) -> None:
+    admin, ann, reviewer, other, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    decision = reviews.decide_review(session, actor=reviewer, review_id=_review(session, task).id,
+                                     result="corrected", comment="trimmed")
+    copy = decision.correction
+    assert decision.annotation.status == AnnotationStatus.corrected
+    assert (copy.version, copy.author_id, copy.task_id, copy.status) == (
+        2, reviewer.id, task.id, AnnotationStatus.submitted)
+    seeded = annotations.revision_mask(session, actor=reviewer, annotation_id=copy.id, sequence=1)
+    assert np.array_equal(seeded, blob())
+    saved_fix = revisions.save_mask(session, actor=reviewer, annotation_id=copy.id,
+                                    mask=blob(size=1), time_spent=8)
+    assert saved_fix.revision.sequence == 2
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    # the correction awaits review like any other version, by someone else
+    with pytest.raises(Conflict, match="own"):
+        review_task(session, admin, reviewer, [copy.id])
+    check = review_task(session, admin, other, [copy.id])
+    reviews.decide_review(session, actor=other, review_id=_review(session, check).id,
+                          result="accepted")
+    session.refresh(copy)
+    assert copy.status == AnnotationStatus.accepted
+
+
+def test_history_and_review_routes(client: TestClient, session, saved, token_for) -> None:
+    admin, ann, reviewer, other, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    review = _review(session, task)
+    assert client.get(f"/api/v1/annotations/{target.id}",
+                      headers=token_for(reviewer)).status_code == 200
+    r = client.post(f"/api/v1/reviews/{review.id}", json={"result": "rejected"},
+                    headers=token_for(reviewer))
+    assert r.status_code == 422
+    r = client.post(f"/api/v1/reviews/{review.id}", json={"result": "corrected", "comment": "x"},
+                    headers=token_for(reviewer))
+    assert r.status_code == 200, r.text
+    correction_id = r.json()["correction"]["id"]
+    listed = client.get("/api/v1/reviews", params={"task_id": task.id},
+                        headers=token_for(ann)).json()
+    assert [(x["id"], x["result"]) for x in listed] == [(review.id, "corrected")]
+    assert client.get(f"/api/v1/reviews/{review.id}", headers=token_for(other)).status_code == 403
+    url = f"/api/v1/label-assignments/{target.label_assignment_id}/history"
+    full = client.get(url, headers=token_for(admin)).json()
+    assert [(v["annotation"]["id"], v["annotation"]["version"]) for v in full] == [
+        (target.id, 1), (correction_id, 2)]
+    assert [x["result"] for x in full[0]["reviews"]] == ["corrected"]
+    assert [x["sequence"] for x in full[1]["revisions"]] == [1]
+    # each user sees the versions they may read: the author only their own
+    assert [v["annotation"]["id"] for v in client.get(url, headers=token_for(ann)).json()] == [
+        target.id]
+    assert client.get(url, headers=token_for(other)).json() == []
+    assert client.get("/api/v1/label-assignments/99999/history",
+                      headers=token_for(admin)).status_code == 404
