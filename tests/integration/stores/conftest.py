@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from labelstack.config import Settings
 from labelstack.services import images
 from labelstack.services.demo_images import write_ct_series
+from tests.orthanc import Orthanc, running_orthanc, unavailable
+from tests.services import missing
 
 CT_SHAPE = (6, 40, 48)
 
@@ -28,3 +31,23 @@ def settings(tmp_path: Path, db_url: str) -> Iterator[Settings]:
 def ct_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return write_ct_series(tmp_path_factory.mktemp("ct"), shape=CT_SHAPE, patient_id="CT-001",
                            series_uid="1.2.826.0.1.3680043.8.498.1001")
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """One real Orthanc for the session (loopback, free port, private storage)."""
+    reason = unavailable()
+    if reason:
+        missing(reason)
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server
+
+
+@pytest.fixture
+def dicomweb_settings(orthanc: Orthanc, settings: Settings) -> Settings:
+    """Settings pointing at an emptied Orthanc; imports go there."""
+    for study in httpx.get(f"{orthanc.url}/studies").json():
+        httpx.delete(f"{orthanc.url}/studies/{study}").raise_for_status()
+    settings.dicomweb_url = orthanc.dicomweb_url
+    images.configure(settings)
+    return settings
