@@ -63,7 +63,6 @@ def apply_window(slice2d: np.ndarray, center: float, width: float, invert: bool 
     width = max(float(width), 1e-6)
     alpha = 255.0 / width
     beta = -(float(center) - width / 2) * alpha
-    if invert:
-        alpha, beta = -alpha, 255.0 - beta
     src = np.ascontiguousarray(slice2d, dtype=np.float32)
-    return cv2.addWeighted(src, alpha, src, 0.0, beta, dtype=cv2.CV_8U)
+    out = cv2.addWeighted(src, alpha, src, 0.0, beta, dtype=cv2.CV_8U)
+    return cv2.bitwise_not(out, dst=out) if invert else out  # exactly 255 - v
