@@ -145,3 +145,29 @@ def users_list(data_dir: DataDir = None) -> None:
     for user in found:
         state = "" if user.is_active else "  (inactive)"
         typer.echo(f"{user.email:<32} {user.name:<24} {user.roles}{state}")
+
+
+@app.command("import")
+def import_images(
+    paths: Annotated[list[Path], typer.Argument(help="DICOM files, folders (recursively) or zips.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Import DICOM into the image store (Orthanc when LABELSTACK_DICOMWEB_URL is set)."""
+    from labelstack.db.session import session_scope
+    from labelstack.services import images
+    from labelstack.services.image_sources import sources_from_paths
+
+    settings = _prepared(data_dir)
+    images.configure(settings)
+    with session_scope() as session:
+        report = images.import_dicom(session, actor=None, sources=sources_from_paths(paths))
+    for item in report.items:
+        if item.status == "rejected":
+            typer.secho(f"rejected  {item.name}: {item.reason}", fg=typer.colors.YELLOW)
+        else:
+            typer.echo(f"{item.status:<9} {item.name}")
+    counts = report.summary
+    typer.echo(f"{counts['stored']} stored, {counts['present']} already present, "
+               f"{counts['rejected']} rejected (store: {report.store})")
+    if counts["rejected"] and not counts["stored"] and not counts["present"]:
+        raise typer.Exit(code=1)

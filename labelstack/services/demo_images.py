@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from labelstack.config import Settings
 from labelstack.services.image_sources import sources_from_paths
-from labelstack.services.images import ImportReport, import_dicom
+from labelstack.services.images import ImportReport, configure, import_dicom
 from labelstack.stores import store_for
 
 DEMO_FILES = ("MR_small.dcm", "RG3_J2KR.dcm", "examples_ybr_color.dcm")
@@ -23,6 +23,7 @@ DEMO_FILES = ("MR_small.dcm", "RG3_J2KR.dcm", "examples_ybr_color.dcm")
 
 def seed_demo_images(session: Session, settings: Settings) -> ImportReport:
     """Import the demo series into the configured store; running it twice changes nothing."""
+    configure(settings)
     paths = [Path(p) for name in DEMO_FILES if (p := get_testdata_file(name))]
     with tempfile.TemporaryDirectory() as tmp:
         paths += write_ct_series(Path(tmp), shape=(48, 256, 256), patient_id="DEMO-CT-01",
