@@ -1,0 +1,249 @@
+"""/images: admins browse studies and series with thumbnails, upload DICOM, read the tags."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+
+from nicegui import events, run, ui
+
+from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.workflow import empty_state
+from labelstack.db.enums import Role
+from labelstack.db.models import User
+from labelstack.db.session import session_scope
+from labelstack.services import image_view, images
+from labelstack.services.errors import ServiceError
+from labelstack.services.image_index import SeriesRow
+from labelstack.services.image_sources import sources_from_upload
+
+COLUMNS = [
+    {"name": "thumbnail", "label": "", "field": "thumbnail", "align": "center"},
+    {"name": "patient", "label": "Patient", "field": "patient", "sortable": True, "align": "left"},
+    {"name": "study", "label": "Study", "field": "study", "sortable": True, "align": "left"},
+    {"name": "study_date", "label": "Date", "field": "study_date", "sortable": True,
+     "align": "left"},
+    {"name": "modality", "label": "Modality", "field": "modality", "sortable": True,
+     "align": "left"},
+    {"name": "series", "label": "Series", "field": "series", "sortable": True, "align": "left"},
+    {"name": "size", "label": "Size", "field": "size", "align": "left"},
+    {"name": "store", "label": "Store", "field": "store", "align": "left"},
+    {"name": "actions", "label": "", "field": "series_uid", "align": "right"},
+]
+MODALITIES = ["", "CT", "MR", "CR", "DX", "US", "MG", "XA", "OT"]
+LIMIT = 200
+BLANK = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+
+
+@ui.page("/images")
+async def images_page() -> None:
+    actor = signed_in_user(Role.admin)
+    if actor is None:
+        return
+    with frame("Images", user=actor):
+        with ui.row().classes("w-full items-center gap-2"):
+            patient = ui.input(placeholder="Patient name or id").props(
+                "outlined dense clearable data-testid=images-filter-patient").classes("w-56")
+            modality = ui.select(MODALITIES, value="", label="Modality").props(
+                "outlined dense options-dense data-testid=images-filter-modality").classes("w-32")
+            description = ui.input(placeholder="Description").props(
+                "outlined dense clearable data-testid=images-filter-description").classes("w-56")
+            date_from = ui.input("From").props("outlined dense type=date clearable").classes("w-40")
+            date_to = ui.input("To").props("outlined dense type=date clearable").classes("w-40")
+            ui.space()
+            if images.current_settings().dicomweb_url:
+                ui.button("Sync from PACS", icon="sync", on_click=lambda: sync()).props(
+                    "outline no-caps data-testid=images-sync")
+            ui.button("Upload DICOM", icon="upload", on_click=lambda: upload_dialog.open()) \
+                .props("unelevated no-caps data-testid=images-upload-open")
+        total = ui.label().classes("text-caption text-grey-7").props("data-testid=images-total")
+        table = ui.table(columns=COLUMNS, rows=[], row_key="series_uid",
+                         pagination={"rowsPerPage": 20, "sortBy": "study_date",
+                                     "descending": True}) \
+            .classes("w-full").props("flat bordered data-testid=images-table")
+        empty_state(table, "No images yet — upload DICOM files or a zip", icon="photo_library")
+        table.add_slot("body-cell-thumbnail", """
+            <q-td :props="props" style="width: 72px">
+              <img :src="props.value" data-testid="images-thumbnail"
+                   style="width: 64px; height: 64px; object-fit: contain; background: #000;
+                          border-radius: 4px" />
+            </q-td>""")
+        table.add_slot("body-cell-actions", """
+            <q-td :props="props">
+              <q-btn flat dense icon="sell" color="grey-8" :data-testid="'images-tags-' + props.row.series_uid"
+                     @click="$parent.$emit('tags', props.row.series_uid)">
+                <q-tooltip>DICOM tags</q-tooltip></q-btn>
+            </q-td>""")
+        upload_dialog = UploadDialog(actor, on_done=lambda: refresh())
+
+    async def refresh() -> None:
+        filters = {"patient": patient.value or None, "modality": modality.value or None,
+                   "description": description.value or None,
+                   "date_from": _date(date_from.value), "date_to": _date(date_to.value)}
+        page = await run.io_bound(_search, actor, filters)
+        table.rows = [_row(r) for r in page.items]
+        shown = f"{len(page.items)} of {page.total}" if page.total > LIMIT else str(page.total)
+        total.set_text(f"{shown} series — refine the filters to see others"
+                       if page.total > LIMIT else f"{shown} series")
+        table.update()
+        for row in list(table.rows):
+            row["thumbnail"] = await run.io_bound(_thumbnail, row["series_uid"])
+            table.update()
+
+    async def sync() -> None:
+        notification = ui.notification("Syncing from the PACS…", spinner=True, timeout=None)
+        try:
+            report = await run.io_bound(_sync, actor)
+            notification.message = (f"Synced: {report.series_updated} series updated, "
+                                     f"{report.instances_added} instances added")
+            notification.type = "positive"
+        except ServiceError as exc:
+            notification.message, notification.type = exc.detail, "negative"
+        notification.spinner, notification.timeout = False, 5
+        await refresh()
+
+    for field in (patient, description):
+        field.on("keydown.enter", refresh)
+        field.on("clear", refresh)
+    for field in (modality, date_from, date_to):
+        field.on_value_change(refresh)
+    table.on("tags", lambda e: TagsDialog(e.args).open())
+    await refresh()
+
+
+class UploadDialog:
+    """Files (or zips) are sent with per-file progress, then imported off the event loop."""
+
+    def __init__(self, actor: User, *, on_done) -> None:  # noqa: ANN001
+        self.actor, self.on_done = actor, on_done
+        with ui.dialog() as self.dialog, ui.card().classes("w-[36rem] gap-3"):
+            ui.label("Upload DICOM").classes("text-h6")
+            ui.label("DICOM files or zip archives; each file is checked before it is stored.") \
+                .classes("text-grey-7")
+            self.upload = ui.upload(multiple=True, auto_upload=True, label="Drop files here",
+                                    on_multi_upload=self.imported) \
+                .props("accept='.dcm,.zip,application/dicom,application/zip,*' "
+                       "data-testid=images-upload").classes("w-full")
+            self.report = ui.column().classes("w-full gap-1").props("data-testid=images-report")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=self.dialog.close).props("flat")
+
+    def open(self) -> None:
+        self.report.clear()
+        self.upload.reset()
+        self.dialog.open()
+
+    async def imported(self, event: events.MultiUploadEventArguments) -> None:
+        files = [(f.name, await f.read()) for f in event.files]
+        notification = ui.notification(f"Importing {len(files)} file(s)…", spinner=True,
+                                       timeout=None)
+        report = await run.io_bound(_import, self.actor, files)
+        counts = report.summary
+        notification.message = (f"{counts['stored']} stored, {counts['present']} already "
+                                f"present, {counts['rejected']} rejected")
+        notification.type = "warning" if counts["rejected"] else "positive"
+        notification.spinner, notification.timeout = False, 4
+        self.report.clear()
+        with self.report:
+            ui.label(notification.message).classes("text-subtitle2").props(
+                "data-testid=images-report-summary")
+            with ui.scroll_area().classes("w-full h-48 border rounded"):
+                for item in report.items:
+                    icon, color = {"stored": ("check_circle", "positive"),
+                                   "present": ("task_alt", "grey-7")}.get(
+                        item.status, ("error", "negative"))
+                    with ui.row().classes("items-center gap-2 no-wrap"):
+                        ui.icon(icon, color=color)
+                        ui.label(f"{item.name}: {item.reason or item.status}").classes(
+                            "text-body2")
+        await self.on_done()
+
+
+class TagsDialog:
+    """The tags of the series' first instance, filterable by tag, keyword or value."""
+
+    def __init__(self, series_uid: str) -> None:
+        self.series_uid = series_uid
+        with ui.dialog() as self.dialog, ui.card().classes("w-[56rem] max-w-full gap-2") \
+                .props("data-testid=series-tags-dialog"):
+            ui.label("DICOM tags").classes("text-h6")
+            ui.label(series_uid).classes("text-caption text-grey-7")
+            search = ui.input(placeholder="Filter tags").props(
+                "outlined dense clearable autofocus data-testid=series-tags-filter").classes("w-72")
+            self.table = ui.table(columns=[
+                {"name": "tag", "label": "Tag", "field": "tag", "align": "left"},
+                {"name": "keyword", "label": "Keyword", "field": "keyword", "align": "left"},
+                {"name": "vr", "label": "VR", "field": "vr", "align": "left"},
+                {"name": "value", "label": "Value", "field": "value", "align": "left",
+                 "style": "white-space: normal; word-break: break-all"},
+            ], rows=[], row_key="index", pagination=0).classes("w-full h-[60vh]").props(
+                "flat dense virtual-scroll data-testid=series-tags-table")
+            search.bind_value_to(self.table, "filter")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=self.dialog.close).props("flat")
+
+    def open(self) -> None:
+        self.dialog.open()
+        ui.timer(0, self.load, once=True)
+
+    async def load(self) -> None:
+        try:
+            meta = await run.io_bound(_metadata, self.series_uid)
+        except ServiceError as exc:
+            ui.notify(exc.detail, type="negative")
+            return
+        self.table.rows = [{**t, "index": i, "keyword": "· " * int(t["depth"]) + t["keyword"]}
+                           for i, t in enumerate(meta["tags"])]
+        self.table.update()
+
+
+def _row(row: SeriesRow) -> dict:
+    size = f"{row.columns}×{row.rows}" if row.rows else ""
+    if row.number_of_instances > 1:
+        frames = f"{row.number_of_instances} images"
+    else:
+        frames = f"{row.number_of_frames} frames" if row.number_of_frames > 1 else "1 image"
+    return {"series_uid": row.series_uid, "thumbnail": BLANK,
+            "patient": f"{row.patient_name} ({row.patient_id})" if row.patient_id
+            else row.patient_name, "study": row.study_description or "—",
+            "study_date": row.study_date.isoformat() if row.study_date else "",
+            "modality": row.modality, "series": row.series_description or
+            f"Series {row.series_number or ''}".strip(), "size": f"{size} · {frames}",
+            "store": row.store}
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _search(actor: User, filters: dict):  # noqa: ANN202
+    with session_scope() as session:
+        return images.search(session, actor=actor, limit=LIMIT, **filters)
+
+
+def _thumbnail(series_uid: str) -> str:
+    try:
+        with session_scope() as session:
+            data = image_view.thumbnail(session, series_uid)
+    except ServiceError:
+        return BLANK
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode()
+
+
+def _import(actor: User, files: list[tuple[str, bytes]]) -> images.ImportReport:
+    sources = (s for name, data in files for s in sources_from_upload(name, data))
+    with session_scope() as session:
+        return images.import_dicom(session, actor=actor, sources=sources)
+
+
+def _sync(actor: User) -> images.SyncReport:
+    with session_scope() as session:
+        return images.sync_from_dicomweb(session, actor=actor)
+
+
+def _metadata(series_uid: str) -> dict:
+    with session_scope() as session:
+        return image_view.metadata(session, series_uid)
