@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel
@@ -16,12 +17,18 @@ from labelstack import api
 from labelstack.db import session as db_session
 from labelstack.db.migrate import upgrade
 from labelstack.db.models import User
-from labelstack.services import auth, users
+from labelstack.services import auth, security, users
 from labelstack.services.users import UserCreate
 from tests.services import postgres_database
 
 DB_KINDS = ["sqlite", "postgresql"]
 PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> None:
+    """Argon2 at minimum cost: tests create many users; the algorithm stays the same."""
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture(scope="session")
