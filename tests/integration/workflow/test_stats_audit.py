@@ -1,0 +1,104 @@
+"""The audit trail (admin reading, filters, paging) and the per-user statistics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from labelstack.db.enums import TaskStatus
+from labelstack.db.models import Annotation, Review
+from labelstack.db.types import utcnow
+from labelstack.services import reviews, revisions, tasks
+from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
+    fast_password_hashing,
+    annotation_task,
+    blob,
+    make_assignment,
+    make_series,
+    review_task,
+)
+
+
+@pytest.fixture
+def worked(session: Session, make_user):
+    """Two annotations saved (three revisions, 30 s), one accepted, one rejected."""
+    admin, ann, reviewer = make_user("admin"), make_user("annotator"), make_user("reviewer")
+    series = make_series(session)
+    task = annotation_task(session, admin, ann, [make_assignment(session, series),
+                                                 make_assignment(session, series)])
+    first, second = session.exec(select(Annotation).where(Annotation.task_id == task.id)
+                                 .order_by(Annotation.id)).all()
+    revisions.save_mask(session, actor=ann, annotation_id=first.id, mask=blob(), time_spent=10)
+    revisions.save_mask(session, actor=ann, annotation_id=first.id, mask=blob(size=3),
+                        time_spent=5)
+    revisions.save_mask(session, actor=ann, annotation_id=second.id, mask=blob(), time_spent=15)
+    tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    check = review_task(session, admin, reviewer, [first.id, second.id])
+    found = session.exec(select(Review).where(Review.task_id == check.id)
+                         .order_by(Review.annotation_id)).all()
+    reviews.decide_review(session, actor=reviewer, review_id=found[0].id, result="accepted")
+    reviews.decide_review(session, actor=reviewer, review_id=found[1].id, result="rejected",
+                          comment="redo")
+    tasks.set_status(session, actor=reviewer, task_id=check.id, status=TaskStatus.done)
+    return admin, ann, reviewer, first, second
+
+
+def test_audit_events_filters_and_paging(client: TestClient, worked, token_for) -> None:
+    admin, ann, reviewer, first, _ = worked
+    url, headers = "/api/v1/audit-events", token_for(admin)
+    saves = client.get(url, params={"action": "annotation.save"}, headers=headers).json()
+    assert saves["total"] == 3
+    assert [e["entity_id"] for e in saves["items"]] == [first.id, first.id, first.id + 1]
+    assert {e["actor_id"] for e in saves["items"]} == {ann.id}
+    assert [e["details"]["sequence"] for e in saves["items"]] == [1, 2, 1]
+    decided = client.get(url, params={"action": "review.decide"}, headers=headers).json()
+    assert [e["details"]["result"] for e in decided["items"]] == ["accepted", "rejected"]
+    assert decided["items"][1]["details"]["status"] == {"before": "in_review", "after": "rejected"}
+    mine = client.get(url, params={"actor_id": reviewer.id, "action": "review.*"},
+                      headers=headers).json()
+    assert {e["action"] for e in mine["items"]} == {"review.create", "review.decide"}
+    one = client.get(url, params={"entity_type": "annotation", "entity_id": first.id},
+                     headers=headers).json()
+    assert [e["action"] for e in one["items"]] == ["annotation.create", "annotation.save",
+                                                   "annotation.save"]
+    everything = client.get(url, headers=headers).json()
+    page = client.get(url, params={"limit": 2, "offset": 1}, headers=headers).json()
+    assert page["total"] == everything["total"]
+    assert page["items"] == everything["items"][1:3]
+    future = (utcnow() + timedelta(hours=1)).isoformat()
+    assert client.get(url, params={"since": future}, headers=headers).json()["total"] == 0
+    assert client.get(url, params={"until": future}, headers=headers).json()["total"] == \
+        everything["total"]
+    assert client.get(url, params={"limit": 0}, headers=headers).status_code == 422
+    for user in (ann, reviewer):
+        assert client.get(url, headers=token_for(user)).status_code == 403
+    assert client.get(url).status_code == 401
+
+
+def test_statistics_match_the_work(client: TestClient, worked, token_for) -> None:
+    admin, ann, reviewer, _, _ = worked
+    today = utcnow().date().isoformat()
+    everyone = client.get("/api/v1/stats/users", headers=token_for(admin))
+    assert everyone.status_code == 200
+    by_id = {s["user_id"]: s for s in everyone.json()}
+    a = by_id[ann.id]["total"]
+    assert (a["annotations_saved"], a["active_time"]) == (3, 30.0)
+    assert a["tasks_done"] == {"annotation": 1}
+    assert a["review_results_received"] == {"accepted": 1, "rejected": 1}
+    assert by_id[ann.id]["per_day"] == [{"day": today, **a}]
+    r = by_id[reviewer.id]["total"]
+    assert (r["reviews_given"], r["tasks_done"], r["annotations_saved"]) == (2, {"review": 1}, 0)
+    me = client.get("/api/v1/stats/me", headers=token_for(ann)).json()
+    assert me == by_id[ann.id]
+    later = (utcnow() + timedelta(hours=1)).isoformat()
+    empty = client.get("/api/v1/stats/me", params={"since": later},
+                       headers=token_for(ann)).json()
+    assert empty["total"]["annotations_saved"] == 0 and empty["per_day"] == []
+    assert client.get("/api/v1/stats/users", headers=token_for(ann)).status_code == 403
+    assert client.get(f"/api/v1/stats/users/{reviewer.id}",
+                      headers=token_for(ann)).status_code == 403
+    assert client.get(f"/api/v1/stats/users/{ann.id}", headers=token_for(ann)).json() == me
+    assert client.get("/api/v1/stats/me").status_code == 401
