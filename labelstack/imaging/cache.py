@@ -1,7 +1,9 @@
 """Decoded volumes cached in memory (LRU, bounded by bytes) and on disk (.npy + .json).
 
 Disk entries are memory-mapped on reload, so reopening a series after a restart costs a
-file open, not a decode. Cached pixels are read-only: every viewer of a series shares them.
+file open, not a decode. The disk copy is written by a background thread (a 512x512x300
+float32 volume is 300 MB: seconds of I/O the first viewer should not wait for); ``flush``
+waits for it. Cached pixels are read-only: every viewer of a series shares them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 
@@ -33,6 +36,8 @@ class VolumeCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="volume-cache-writer")
+        self._pending: dict[str, Future] = {}
 
     def get(self, key: str, loader: Callable[[], Volume]) -> Volume:
         """The cached volume for ``key``: memory, else disk, else ``loader()`` (then stored)."""
@@ -44,13 +49,17 @@ class VolumeCache:
             if volume is None:
                 volume = loader()
                 volume.pixels.flags.writeable = False
-                self._to_disk(key, volume)
+                self._pending[key] = future = self._writer.submit(self._to_disk, key, volume)
+                future.add_done_callback(lambda done, key=key: self._forget_pending(key, done))
             self._remember(key, volume)
             return volume
 
     def invalidate(self, key: str) -> None:
         """Forget ``key`` in memory and on disk (e.g. after new instances arrive)."""
         with self._key_lock(key):
+            pending = self._pending.pop(key, None)
+            if pending is not None:
+                pending.result()
             with self._lock:
                 volume = self._memory.pop(key, None)
                 if volume is not None:
@@ -58,12 +67,23 @@ class VolumeCache:
             for path in self._paths(key):
                 path.unlink(missing_ok=True)
 
+    def flush(self) -> None:
+        """Wait until every volume loaded so far is on disk."""
+        for key in list(self._pending):
+            pending = self._pending.pop(key, None)
+            if pending is not None:
+                pending.result()
+
     @property
     def memory_bytes(self) -> int:
         return self._bytes
 
     def __contains__(self, key: str) -> bool:
         return key in self._memory
+
+    def _forget_pending(self, key: str, done: Future) -> None:
+        if self._pending.get(key) is done:
+            self._pending.pop(key, None)
 
     def _from_memory(self, key: str) -> Volume | None:
         with self._lock:

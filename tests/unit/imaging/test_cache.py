@@ -31,6 +31,7 @@ def test_lru_eviction_by_bytes(tmp_path) -> None:
         cache.get(key, loader_of(1, calls, key))
     cache.get("a", loader_of(1, calls, "a"))  # a becomes most recent
     cache.get("d", loader_of(1, calls, "d"))  # evicts b, the least recent
+    cache.flush()
     assert ("a" in cache, "b" in cache, "c" in cache, "d" in cache) == (True, False, True, True)
     assert cache.memory_bytes == 3 * 1600
     cache.get("b", loader_of(1, calls, "b"))  # back from disk, not from the loader
@@ -39,7 +40,9 @@ def test_lru_eviction_by_bytes(tmp_path) -> None:
 
 def test_disk_reload_after_a_restart(tmp_path) -> None:
     calls: list[str] = []
-    original = VolumeCache(tmp_path, max_bytes=1 << 20).get("series-1", loader_of(7, calls, "x"))
+    first = VolumeCache(tmp_path, max_bytes=1 << 20)
+    original = first.get("series-1", loader_of(7, calls, "x"))
+    first.flush()
     reloaded = VolumeCache(tmp_path, max_bytes=1 << 20).get("series-1", loader_of(0, calls, "x"))
     assert calls == ["x"]
     np.testing.assert_array_equal(reloaded.pixels, original.pixels)
@@ -53,8 +56,16 @@ def test_volume_larger_than_memory_is_still_served_and_stored(tmp_path) -> None:
     cache, calls = VolumeCache(tmp_path, max_bytes=100), []
     volume = cache.get("big", loader_of(3, calls, "big"))
     assert volume.pixels.shape == (4, 10, 10) and "big" not in cache
+    cache.flush()
     cache.get("big", loader_of(3, calls, "big"))
     assert calls == ["big"]
+
+
+def test_flush_leaves_pixels_and_geometry_on_disk(tmp_path) -> None:
+    cache, calls = VolumeCache(tmp_path, max_bytes=1 << 20), []
+    cache.get("k", loader_of(1, calls, "k"))
+    cache.flush()
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".npy"]
 
 
 def test_invalidate_forgets_memory_and_disk(tmp_path) -> None:
@@ -84,7 +95,9 @@ def test_concurrent_gets_load_once(tmp_path) -> None:
 
 def test_corrupt_disk_entry_is_reloaded(tmp_path) -> None:
     calls: list[str] = []
-    VolumeCache(tmp_path, max_bytes=1 << 20).get("k", loader_of(1, calls, "k"))
+    cache = VolumeCache(tmp_path, max_bytes=1 << 20)
+    cache.get("k", loader_of(1, calls, "k"))
+    cache.flush()
     for path in tmp_path.glob("*.json"):
         path.write_text("{not json")
     assert VolumeCache(tmp_path, max_bytes=1 << 20).get("k", loader_of(4, calls, "k")).pixels[0, 0, 0] == 4

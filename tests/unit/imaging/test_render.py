@@ -74,3 +74,10 @@ def test_colour_image_renders_as_bgr() -> None:
     volume = volume_from_datasets([load("SC_rgb.dcm")])
     image = decode(render_slice(volume))
     assert tuple(image[5, 50]) == (0, 0, 255)  # red, in OpenCV's BGR
+
+
+def test_empty_overlay_changes_nothing() -> None:
+    volume = make_volume(PIXELS)
+    empty = np.zeros(PIXELS.shape[1:], bool)
+    image = decode(render_slice(volume, overlays=[(empty, (255, 0, 0))]))
+    np.testing.assert_array_equal(image, cv2.cvtColor(window_slice(volume), cv2.COLOR_GRAY2BGR))
