@@ -1,0 +1,106 @@
+"""Two clients saving one annotation at once: one wins, the other gets a clear 409.
+
+Each thread has its own session (its own connection), like two server workers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from sqlmodel import Session, select
+
+from labelstack.annotation.codec import decode_mask, shape_from_text
+from labelstack.db import session as db_session
+from labelstack.db.models import Annotation, AnnotationRevision, AuditEvent, Task, User
+from labelstack.services import revisions
+from labelstack.services.errors import Conflict
+from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
+    annotation_task,
+    blob,
+    fast_password_hashing,
+    make_assignment,
+)
+
+CLIENTS = 4
+
+
+@pytest.fixture
+def target(session: Session, make_user) -> tuple[Annotation, int]:
+    admin, author = make_user("admin"), make_user("annotator")
+    task = annotation_task(session, admin, author, [make_assignment(session)])
+    annotation = session.exec(select(Annotation).where(Annotation.task_id == task.id)).one()
+    revisions.save_mask(session, actor=author, annotation_id=annotation.id, mask=blob())
+    session.refresh(annotation)
+    return annotation, author.id
+
+
+def _race(work: Callable[[Session, int], object]) -> list[object]:
+    """Run `work(session, i)` in CLIENTS threads released together; results or exceptions."""
+    gate = threading.Barrier(CLIENTS)
+    outcomes: list[object] = [None] * CLIENTS
+
+    def run(i: int) -> None:
+        with db_session.session_scope() as s:
+            gate.wait()
+            try:
+                outcomes[i] = work(s, i)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+                outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
+
+
+def _save(annotation: Annotation, author_id: int, *, row_version: int | None):
+    def work(s: Session, i: int) -> object:
+        author = s.get(User, author_id)
+        return revisions.save_mask(s, actor=author, annotation_id=annotation.id,
+                                   mask=blob(size=3 + i), time_spent=10 + i,
+                                   row_version=row_version)
+    return work
+
+
+def _check_not_corrupt(session: Session, annotation: Annotation, wins: list) -> None:
+    session.expire_all()
+    stored = session.exec(select(AnnotationRevision).where(
+        AnnotationRevision.annotation_id == annotation.id)
+        .order_by(AnnotationRevision.sequence)).all()
+    assert [r.sequence for r in stored] == list(range(1, 2 + len(wins)))
+    masks = {blob().tobytes()} | {blob(size=3 + i).tobytes() for i in range(CLIENTS)}
+    for revision in stored:
+        assert decode_mask(revision.mask, shape_from_text(revision.shape)).tobytes() in masks
+    fresh = session.get(Annotation, annotation.id)
+    assert fresh.row_version == 2 + len(wins)
+    saves = session.exec(select(AuditEvent).where(AuditEvent.action == "annotation.save",
+                                                  AuditEvent.entity_id == annotation.id)).all()
+    assert len(saves) == 1 + len(wins)
+    task = session.get(Task, annotation.task_id)
+    assert task.time_spent == pytest.approx(sum(w.revision.time_spent for w in wins))
+
+
+def test_same_loaded_version_exactly_one_wins(session: Session, target) -> None:
+    annotation, author_id = target
+    outcomes = _race(_save(annotation, author_id, row_version=annotation.row_version))
+    wins = [o for o in outcomes if isinstance(o, revisions.SaveResult)]
+    losers = [o for o in outcomes if not isinstance(o, revisions.SaveResult)]
+    assert len(wins) == 1 and wins[0].saved
+    assert all(isinstance(o, Conflict) and o.status_code == 409 for o in losers), losers
+    assert all("someone else" in o.detail for o in losers)
+    _check_not_corrupt(session, annotation, wins)
+
+
+def test_blind_saves_never_corrupt(session: Session, target) -> None:
+    annotation, author_id = target
+    outcomes = _race(_save(annotation, author_id, row_version=None))
+    wins = [o for o in outcomes if isinstance(o, revisions.SaveResult)]
+    assert wins and all(w.saved for w in wins)
+    assert all(isinstance(o, Conflict) for o in outcomes if o not in wins), outcomes
+    _check_not_corrupt(session, annotation, wins)
+    assert np.unique([w.revision.sequence for w in wins]).size == len(wins)
