@@ -29,6 +29,7 @@ class SignInGuard(BaseHTTPMiddleware):
 
 def install(fastapi_app: FastAPI) -> None:
     from labelstack.pages import home, login, users  # noqa: F401  (registers the pages)
+    from labelstack.pages import labels, my_tasks, stats, tasks  # noqa: F401  (the workflow pages)
     from labelstack.pages import images  # noqa: F401  (the Images page)
 
     fastapi_app.add_middleware(SignInGuard)

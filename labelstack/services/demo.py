@@ -1,18 +1,29 @@
-"""Demo content for `labelstack demo`: users of each role (idempotent)."""
+"""Demo content for `labelstack demo`: users of each role, sample images, labels and tasks
+in different states (all idempotent: running the demo again adds only what is missing)."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from datetime import date, timedelta
+
+import numpy as np
+from sqlmodel import Session, col, select
 
 from labelstack.config import Settings
-from labelstack.db.enums import Role
-from labelstack.db.models import User
-from labelstack.services import users
+from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
+from labelstack.db.models import LabelAssignment, Series, Task, User
+from labelstack.services import labels, tasks, users
+from labelstack.services.labels import AssignmentCreate, LabelCreate
+from labelstack.services.tasks import TaskCreate
 
 DEMO_USERS = (
     (Role.admin, "admin@demo.labelstack.org", "demo-admin", "Ada Admin"),
     (Role.annotator, "annotator@demo.labelstack.org", "demo-annotator", "Ann Notator"),
     (Role.reviewer, "reviewer@demo.labelstack.org", "demo-reviewer", "Rey Viewer"),
+)
+DEMO_LABELS = (
+    ("Lung", "#0ea5e9", "Both lungs, including vessels inside the lung fields."),
+    ("Lesion", "#e11d48", "Any focal abnormality; one mask may hold several lesions."),
+    ("Bone", "#a3a3a3", "Cortical and trabecular bone."),
 )
 
 
@@ -22,4 +33,89 @@ def seed_demo(session: Session, settings: Settings) -> list[tuple[str, str, str]
         if session.exec(select(User).where(User.email == email)).first() is None:
             users.create_user(session, actor=None, data=users.UserCreate(
                 email=email, password=password, name=name, roles=[role]))
+    try:
+        from labelstack.services.demo_images import seed_demo_images
+    except ImportError:  # the images part of the demo is optional
+        pass
+    else:
+        seed_demo_images(session, settings)
+    seed_demo_workflow(session)
     return [(role.value, email, password) for role, email, password, _ in DEMO_USERS]
+
+
+def seed_demo_workflow(session: Session) -> None:
+    """Labels on the demo images and a few tasks for the annotator and the reviewer.
+
+    Seeded once: when the demo tasks exist (or there are no images), nothing is added.
+    """
+    admin, annotator, reviewer = (_user(session, email) for _, email, _, _ in DEMO_USERS)
+    if session.exec(select(Task.id).where(col(Task.name).startswith("Demo: "))).first():
+        return
+    existing = {lb.name for lb in labels.list_labels(session, include_archived=True)}
+    for name, color, description in DEMO_LABELS:
+        if name not in existing:
+            labels.create_label(session, actor=admin, data=LabelCreate(
+                name=name, color=color, description=description))
+    by_name = {lb.name: lb for lb in labels.list_labels(session, include_archived=True)}
+    series = list(session.exec(select(Series).order_by(col(Series.id))).all())
+    if not series:
+        return
+    volumes = [s for s in series if s.modality in ("CT", "MR")] or series[:1]
+    flat = [s for s in series if s not in volumes]
+    for label, chosen in (("Lung", [s for s in volumes if s.modality == "CT"] or volumes),
+                          ("Lesion", series), ("Bone", flat)):
+        if chosen:
+            labels.assign_label(session, actor=admin, data=AssignmentCreate(
+                label_id=by_name[label].id, series_ids=[s.id for s in chosen]))
+    pairs = {(a.label_id, a.series_id): a.id for a in session.exec(select(LabelAssignment))}
+    soon = date.today() + timedelta(days=7)
+
+    def assignment_ids(label: str, chosen: list[Series]) -> list[int]:
+        return [pairs[(by_name[label].id, s.id)] for s in chosen
+                if (by_name[label].id, s.id) in pairs]
+
+    def create(**fields) -> Task:  # noqa: ANN003
+        return tasks.create_task(session, actor=admin, data=TaskCreate(**fields))
+
+    create(type=TaskType.label, name="Demo: check the labels of the volumes",
+           description="Add any label the CT and MR volumes are missing.",
+           priority=Priority.normal, due_date=soon, assignee_id=annotator.id,
+           series_ids=[s.id for s in volumes])
+    create(type=TaskType.annotation, name="Demo: outline the lungs",
+           description="Paint both lungs on every slice of the CT.", priority=Priority.high,
+           due_date=soon, assignee_id=annotator.id,
+           label_assignment_ids=assignment_ids("Lung", volumes))
+    create(type=TaskType.annotation, name="Demo: mark bones on the radiographs",
+           description="Unassigned: take it from My tasks.", priority=Priority.low,
+           label_assignment_ids=assignment_ids("Bone", flat) or assignment_ids("Lesion", flat))
+    _seed_review(session, admin=admin, annotator=annotator, reviewer=reviewer,
+                 ids=assignment_ids("Lesion", volumes[:1]))
+
+
+def _seed_review(session: Session, *, admin: User, annotator: User, reviewer: User,
+                 ids: list[int]) -> None:
+    """A finished annotation task whose work now waits in the reviewer's open review task."""
+    from labelstack.services import annotations, revisions
+
+    if not ids:
+        return
+    work = tasks.create_task(session, actor=admin, data=TaskCreate(
+        type=TaskType.annotation, name="Demo: lesion outline (done)", assignee_id=annotator.id,
+        label_assignment_ids=ids))
+    tasks.set_status(session, actor=annotator, task_id=work.id, status=TaskStatus.in_progress)
+    drawn = annotations.list_annotations(session, actor=admin, task_id=work.id)
+    for annotation in drawn:
+        mask = np.zeros(annotations.expected_shape(session, annotation), dtype=bool)
+        z, y, x = mask.shape
+        mask[z // 3: max(z // 3 + 1, 2 * z // 3), y // 3: 2 * y // 3, x // 3: x // 2] = True
+        revisions.save_mask(session, actor=annotator, annotation_id=annotation.id, mask=mask,
+                            time_spent=240.0)
+    tasks.set_status(session, actor=annotator, task_id=work.id, status=TaskStatus.done)
+    tasks.create_task(session, actor=admin, data=TaskCreate(
+        type=TaskType.review, name="Demo: review the lesion outline", assignee_id=reviewer.id,
+        priority=Priority.high, due_date=date.today() + timedelta(days=2),
+        annotation_ids=[a.id for a in drawn]))
+
+
+def _user(session: Session, email: str) -> User:
+    return session.exec(select(User).where(User.email == email)).one()

@@ -1,0 +1,253 @@
+"""The Tasks page's dialogs: a new task with its items, and editing one or many tasks."""
+
+from __future__ import annotations
+
+from nicegui import run, ui
+from pydantic import ValidationError
+
+from labelstack.components.lookups import series_titles
+from labelstack.components.series_picker import SeriesPicker
+from labelstack.components.workflow import date_input, empty_state, error_text, parse_date
+from labelstack.db.enums import AnnotationStatus, Priority, TaskType
+from labelstack.db.models import User
+from labelstack.db.session import session_scope
+from labelstack.services import annotations, labels, task_edits, tasks, users
+from labelstack.services import task_rules as rules
+from labelstack.services.errors import ServiceError
+from labelstack.services.task_edits import BulkTaskUpdate, TaskChanges, TaskUpdate
+from labelstack.services.tasks import TaskCreate
+
+KEEP, NOBODY = -1, 0
+ITEM_COLUMNS = {
+    TaskType.annotation: [
+        {"name": "label", "label": "Label", "field": "label", "align": "left"},
+        {"name": "image", "label": "Image", "field": "image", "align": "left"},
+    ],
+    TaskType.review: [
+        {"name": "label", "label": "Label", "field": "label", "align": "left"},
+        {"name": "image", "label": "Image", "field": "image", "align": "left"},
+        {"name": "version", "label": "Version", "field": "version", "align": "right"},
+        {"name": "author", "label": "Author", "field": "author", "align": "left"},
+    ],
+}
+LABEL_CELL = """
+    <q-td :props="props">
+      <span :style="{background: props.row.color}" class="q-mr-sm"
+            style="display:inline-block;width:12px;height:12px;border-radius:3px"></span>{{ props.value }}
+    </q-td>"""
+
+
+def assignee_names(actor: User) -> dict[int, str]:
+    """Every user by id, for showing and choosing assignees."""
+    with session_scope() as session:
+        return {u.id: u.name or u.email for u in users.list_users(session, actor=actor)}
+
+
+def _assignable(actor: User, task_type: TaskType) -> dict[int, str]:
+    with session_scope() as session:
+        found = users.list_users(session, actor=actor)
+    return {u.id: u.name or u.email for u in found
+            if u.is_active and rules.may_do_type(u.role_set, task_type)}
+
+
+class TaskDialog:
+    """A new task: fields, assignee of the right role, and its items by type."""
+
+    def __init__(self, actor: User, *, on_saved) -> None:  # noqa: ANN001
+        self.actor, self.on_saved = actor, on_saved
+        with ui.dialog() as self.dialog, ui.card().classes("w-[60rem] max-w-full gap-3") \
+                .props("data-testid=task-dialog"):
+            ui.label("New task").classes("text-h6")
+            with ui.row().classes("w-full gap-3 no-wrap"):
+                self.type = ui.select({t.value: t.value.capitalize() for t in TaskType},
+                                      value=TaskType.label.value, label="Type",
+                                      on_change=self._type_changed) \
+                    .props("outlined dense data-testid=task-type").classes("w-40")
+                self.name = ui.input("Name").props("outlined dense data-testid=task-name") \
+                    .classes("grow")
+            self.description = ui.textarea("Description").props(
+                "outlined dense autogrow data-testid=task-description").classes("w-full")
+            with ui.row().classes("w-full gap-3 no-wrap"):
+                self.priority = ui.select([p.value for p in Priority], value="normal",
+                                          label="Priority").props(
+                    "outlined dense data-testid=task-priority").classes("w-40")
+                self.due = date_input("Due date", testid="task-due").classes("w-48")
+                self.assignee = ui.select({NOBODY: "Nobody (unassigned)"}, value=NOBODY,
+                                          label="Assignee").props(
+                    "outlined dense data-testid=task-assignee").classes("grow")
+            ui.separator()
+            self.items_title = ui.label().classes("text-subtitle1 font-medium")
+            with ui.column().classes("w-full") as self.series_box:
+                self.series = SeriesPicker(actor, testid="task-series")
+            with ui.column().classes("w-full gap-2") as self.item_box:
+                self.item_filter = ui.input(placeholder="Filter").props(
+                    "outlined dense clearable data-testid=task-items-filter").classes("w-72")
+                self.items = ui.table(columns=ITEM_COLUMNS[TaskType.annotation], rows=[],
+                                      row_key="id", selection="multiple", pagination=8) \
+                    .classes("w-full").props("flat bordered dense data-testid=task-items")
+                self.items.add_slot("body-cell-label", LABEL_CELL)
+                self.item_filter.bind_value_to(self.items, "filter")
+            self.error = ui.label().classes("text-negative").props("data-testid=task-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
+                ui.button("Create task", on_click=self.save).props(
+                    "unelevated no-caps data-testid=task-save")
+
+    async def open(self) -> None:
+        self.dialog.open()
+        await self._type_changed()
+
+    async def _type_changed(self) -> None:
+        kind = TaskType(self.type.value)
+        self.assignee.options = {NOBODY: "Nobody (unassigned)",
+                                 **await run.io_bound(_assignable, self.actor, kind)}
+        if self.assignee.value not in self.assignee.options:
+            self.assignee.value = NOBODY
+        self.assignee.update()
+        self.series_box.set_visibility(kind == TaskType.label)
+        self.item_box.set_visibility(kind != TaskType.label)
+        self.items_title.set_text({TaskType.label: "Images to label",
+                                   TaskType.annotation: "Label assignments to annotate",
+                                   TaskType.review: "Annotations awaiting review"}[kind])
+        if kind == TaskType.label:
+            await self.series.search()
+            return
+        self.items.columns = ITEM_COLUMNS[kind]
+        self.items.rows = await run.io_bound(_item_rows, self.actor, kind)
+        self.items.selected = []
+        empty_state(self.items, "No label assignments yet — assign labels on the Labels page"
+                    if kind == TaskType.annotation else "No annotations await review",
+                    icon="inbox")
+        self.items.update()
+
+    async def save(self) -> None:
+        kind = TaskType(self.type.value)
+        chosen = [r["id"] for r in self.items.selected]
+        try:
+            data = TaskCreate(
+                type=kind, name=(self.name.value or "").strip(),
+                description=self.description.value or "", priority=self.priority.value,
+                due_date=parse_date(self.due.value), assignee_id=self.assignee.value or None,
+                series_ids=self.series.selected_ids() if kind == TaskType.label else [],
+                label_assignment_ids=chosen if kind == TaskType.annotation else [],
+                annotation_ids=chosen if kind == TaskType.review else [])
+            with session_scope() as session:
+                task = tasks.create_task(session, actor=self.actor, data=data)
+        except (ValidationError, ServiceError) as exc:
+            self.error.set_text(error_text(exc))
+            return
+        except ValueError as exc:
+            self.error.set_text(str(exc))
+            return
+        ui.notify(f"Task “{task.name}” created ({task.status})", type="positive")
+        self.dialog.close()
+        await self.on_saved()
+
+
+def _item_rows(actor: User, kind: TaskType) -> list[dict]:
+    """Label assignments (annotation tasks) or annotations awaiting review (review tasks)."""
+    with session_scope() as session:
+        found_labels = {lb.id: lb for lb in labels.list_labels(session, include_archived=True)}
+        assignments = {a.id: a for a in labels.list_assignments(session, actor=actor)}
+        titles = series_titles(session, (a.series_id for a in assignments.values()))
+        people = {u.id: u.name or u.email for u in users.list_users(session, actor=actor)}
+        drawn = annotations.list_annotations(session, actor=actor) \
+            if kind == TaskType.review else []
+
+    def describe(assignment_id: int) -> dict:
+        a = assignments[assignment_id]
+        label = found_labels[a.label_id]
+        return {"label": label.name, "color": label.color, "image": titles.get(a.series_id, "")}
+
+    if kind == TaskType.annotation:
+        return [{"id": a.id, **describe(a.id)} for a in assignments.values()
+                if not found_labels[a.label_id].archived]
+    return [{"id": an.id, **describe(an.label_assignment_id), "version": an.version,
+             "author": people.get(an.author_id, "—")}
+            for an in drawn if an.status == AnnotationStatus.submitted]
+
+
+class EditDialog:
+    """Edit one task (all fields) or many at once (priority, due date, assignee)."""
+
+    def __init__(self, actor: User, ids: list[int], names: dict[int, str], *,
+                 on_saved) -> None:  # noqa: ANN001
+        self.actor, self.ids, self.on_saved = actor, ids, on_saved
+        single = len(ids) == 1
+        with session_scope() as session:
+            self.task = tasks.get_task(session, ids[0]) if single else None
+        t = self.task
+        with ui.dialog() as self.dialog, ui.card().classes("w-[30rem] gap-3") \
+                .props("data-testid=task-edit-dialog"):
+            ui.label(f"Edit task {t.id}" if t else f"Edit {len(ids)} tasks").classes("text-h6")
+            if t:
+                self.name = ui.input("Name", value=t.name).props(
+                    "outlined dense data-testid=edit-name").classes("w-full")
+                self.description = ui.textarea("Description", value=t.description).props(
+                    "outlined dense autogrow data-testid=edit-description").classes("w-full")
+            keep = {} if t else {"": "(keep)"}
+            self.priority = ui.select({**keep, **{p.value: p.value for p in Priority}},
+                                      value=t.priority if t else "", label="Priority") \
+                .props("outlined dense data-testid=edit-priority").classes("w-full")
+            with ui.row().classes("w-full items-center no-wrap gap-3"):
+                self.due = date_input("Due date", testid="edit-due",
+                                      value=t.due_date.isoformat() if t and t.due_date else "") \
+                    .classes("grow")
+                self.clear_due = ui.checkbox("Clear due date").props("data-testid=edit-clear-due")
+                self.clear_due.set_visibility(t is None)
+            if t is None:
+                ui.label("Leave a field empty to keep each task's value.") \
+                    .classes("text-caption text-grey-7 -mt-2")
+            self.assignee = ui.select({**({} if t else {KEEP: "(keep)"}),
+                                       NOBODY: "Nobody (unassigned)", **names},
+                                      value=(t.assignee_id or NOBODY) if t else KEEP,
+                                      label="Assignee").props(
+                "outlined dense data-testid=edit-assignee").classes("w-full")
+            self.error = ui.label().classes("text-negative").props("data-testid=edit-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
+                ui.button("Save", on_click=self.save).props(
+                    "unelevated no-caps data-testid=edit-save")
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    def _changes(self) -> dict:
+        t, out = self.task, {}
+        due = parse_date(self.due.value)
+        if t is not None:
+            wanted = {"name": (self.name.value or "").strip(),
+                      "description": self.description.value or "",
+                      "priority": self.priority.value, "due_date": due,
+                      "assignee_id": self.assignee.value or None}
+            return {k: v for k, v in wanted.items() if getattr(t, k) != v}
+        if self.priority.value:
+            out["priority"] = self.priority.value
+        if self.clear_due.value or due is not None:
+            out["due_date"] = None if self.clear_due.value else due
+        if self.assignee.value != KEEP:
+            out["assignee_id"] = self.assignee.value or None
+        return out
+
+    async def save(self) -> None:
+        try:
+            changes = self._changes()
+            with session_scope() as session:
+                if self.task is not None:
+                    if changes:
+                        task_edits.update_task(session, actor=self.actor, task_id=self.task.id,
+                                               data=TaskUpdate(**changes,
+                                                               row_version=self.task.row_version))
+                else:
+                    task_edits.bulk_update_tasks(session, actor=self.actor, data=BulkTaskUpdate(
+                        ids=self.ids, changes=TaskChanges(**changes)))
+        except (ValidationError, ServiceError) as exc:
+            self.error.set_text(error_text(exc))
+            return
+        except ValueError as exc:
+            self.error.set_text(str(exc))
+            return
+        n = len(self.ids)
+        ui.notify(f"{n} task{'s' if n != 1 else ''} saved", type="positive")
+        self.dialog.close()
+        await self.on_saved()

@@ -1,0 +1,235 @@
+"""/labels: admins define labels (name, colour, description) and assign them to many images."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from nicegui import run, ui
+from pydantic import ValidationError
+
+from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.series_picker import SeriesPicker
+from labelstack.components.workflow import empty_state, error_text, loading
+from labelstack.db.enums import Role
+from labelstack.db.models import Label, User
+from labelstack.db.session import session_scope
+from labelstack.services import annotations, labels
+from labelstack.services.errors import ServiceError
+from labelstack.services.labels import AssignmentCreate, LabelCreate, LabelUpdate
+
+COLUMNS = [
+    {"name": "name", "label": "Label", "field": "name", "sortable": True, "align": "left"},
+    {"name": "description", "label": "Description", "field": "description", "align": "left"},
+    {"name": "images", "label": "Images", "field": "images", "sortable": True, "align": "right"},
+    {"name": "annotations", "label": "Annotations", "field": "annotations", "sortable": True,
+     "align": "right"},
+    {"name": "actions", "label": "", "field": "id", "align": "right"},
+]
+
+
+@ui.page("/labels")
+async def labels_page() -> None:
+    actor = signed_in_user(Role.admin)
+    if actor is None:
+        return
+    with frame("Labels", user=actor):
+        with ui.row().classes("w-full items-center"):
+            search = ui.input(placeholder="Search labels").props(
+                "outlined dense clearable data-testid=labels-search").classes("w-72")
+            archived = ui.switch("Show archived").props("data-testid=labels-archived")
+            ui.space()
+            ui.button("Assign to images", icon="add_photo_alternate",
+                      on_click=lambda: AssignDialog(actor, None, on_done=refresh).open()) \
+                .props("outline no-caps data-testid=labels-assign")
+            ui.button("New label", icon="add",
+                      on_click=lambda: LabelDialog(actor, None, on_saved=refresh).open()) \
+                .props("unelevated no-caps data-testid=labels-new")
+        table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=20) \
+            .classes("w-full").props("flat bordered loading data-testid=labels-table")
+        empty_state(table, "No labels yet — create one with “New label”", icon="label")
+        table.add_slot("body-cell-name", """
+            <q-td :props="props">
+              <div class="row items-center no-wrap q-gutter-x-sm">
+                <div :style="{background: props.row.color}" data-testid="label-swatch"
+                     style="width: 18px; height: 18px; border-radius: 4px;
+                            border: 1px solid rgba(0,0,0,.15)"></div>
+                <span class="text-weight-medium">{{ props.value }}</span>
+                <q-badge v-if="props.row.archived" color="grey-5" label="archived" />
+              </div>
+            </q-td>""")
+        table.add_slot("body-cell-actions", """
+            <q-td :props="props">
+              <q-btn flat dense icon="add_photo_alternate"
+                     :data-testid="'label-assign-' + props.row.name"
+                     @click="$parent.$emit('assign', props.row.id)">
+                <q-tooltip>Assign to images</q-tooltip></q-btn>
+              <q-btn flat dense icon="edit" :data-testid="'label-edit-' + props.row.name"
+                     @click="$parent.$emit('edit', props.row.id)"><q-tooltip>Edit</q-tooltip></q-btn>
+              <q-btn flat dense icon="delete" :data-testid="'label-delete-' + props.row.name"
+                     @click="$parent.$emit('delete', props.row.id)"><q-tooltip>Delete</q-tooltip></q-btn>
+            </q-td>""")
+        search.bind_value_to(table, "filter")
+
+    async def refresh() -> None:
+        table.rows = await run.io_bound(_rows, actor, archived.value)
+        loading(table, False)
+        table.update()
+
+    def label_of(event) -> Label:  # noqa: ANN001
+        with session_scope() as session:
+            return labels.get_label(session, int(event.args))
+
+    table.on("edit", lambda e: LabelDialog(actor, label_of(e), on_saved=refresh).open())
+    table.on("assign", lambda e: AssignDialog(actor, label_of(e), on_done=refresh).open())
+    table.on("delete", lambda e: DeleteDialog(actor, label_of(e), on_done=refresh).open())
+    archived.on_value_change(refresh)
+    await ui.context.client.connected()  # fill in after the page shows: no stale re-render
+    await refresh()
+
+
+def _rows(actor: User, include_archived: bool) -> list[dict]:
+    with session_scope() as session:
+        found = labels.list_labels(session, include_archived=include_archived)
+        assignments = labels.list_assignments(session, actor=actor)
+        drawn = annotations.list_annotations(session, actor=actor)
+    label_of = {a.id: a.label_id for a in assignments}
+    images = Counter(a.label_id for a in assignments)
+    drawings = Counter(label_of.get(a.label_assignment_id) for a in drawn)
+    return [{"id": lb.id, "name": lb.name, "color": lb.color, "description": lb.description,
+             "archived": lb.archived, "images": images[lb.id], "annotations": drawings[lb.id]}
+            for lb in found]
+
+
+class LabelDialog:
+    """Create a label (`label=None`) or edit one."""
+
+    def __init__(self, actor: User, label: Label | None, *, on_saved) -> None:  # noqa: ANN001
+        self.actor, self.label, self.on_saved = actor, label, on_saved
+        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
+                .props("data-testid=label-dialog"):
+            ui.label("Edit label" if label else "New label").classes("text-h6")
+            self.name = ui.input("Name", value=label.name if label else "").props(
+                "outlined autofocus data-testid=label-name").classes("w-full")
+            self.color = ui.color_input("Colour", value=label.color if label else "#e11d48") \
+                .props("outlined data-testid=label-color").classes("w-full")
+            self.description = ui.textarea("Description",
+                                           value=label.description if label else "") \
+                .props("outlined autogrow data-testid=label-description").classes("w-full")
+            if label is not None:
+                self.archived = ui.switch("Archived (hidden from new work)",
+                                          value=label.archived).props("data-testid=label-archived")
+            self.error = ui.label().classes("text-negative").props("data-testid=label-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
+                ui.button("Save", on_click=self.save).props(
+                    "unelevated no-caps data-testid=label-save")
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    async def save(self) -> None:
+        try:
+            with session_scope() as session:
+                if self.label is None:
+                    labels.create_label(session, actor=self.actor, data=LabelCreate(
+                        name=self.name.value or "", color=self.color.value or "",
+                        description=self.description.value or ""))
+                else:
+                    labels.update_label(session, actor=self.actor, label_id=self.label.id,
+                                        data=LabelUpdate(name=self.name.value or "",
+                                                         color=self.color.value or "",
+                                                         description=self.description.value or "",
+                                                         archived=self.archived.value))
+        except (ValidationError, ServiceError) as exc:
+            self.error.set_text(error_text(exc))
+            return
+        ui.notify("Label saved", type="positive")
+        self.dialog.close()
+        await self.on_saved()
+
+
+class AssignDialog:
+    """Assign one label to many images at once; reports new vs already assigned."""
+
+    def __init__(self, actor: User, label: Label | None, *, on_done) -> None:  # noqa: ANN001
+        self.actor, self.on_done = actor, on_done
+        with session_scope() as session:
+            options = {lb.id: lb.name for lb in labels.list_labels(session)}
+        with ui.dialog() as self.dialog, ui.card().classes("w-[56rem] max-w-full gap-3") \
+                .props("data-testid=assign-dialog"):
+            ui.label("Assign a label to images").classes("text-h6")
+            self.label = ui.select(options, label="Label", value=label.id if label else None) \
+                .props("outlined dense data-testid=assign-label").classes("w-72")
+            self.picker = SeriesPicker(actor, testid="assign-series")
+            self.report = ui.label().props("data-testid=assign-report")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=self.dialog.close).props("flat no-caps")
+                ui.button("Assign", icon="done", on_click=self.assign).props(
+                    "unelevated no-caps data-testid=assign-save")
+
+    async def open(self) -> None:
+        self.dialog.open()
+        await self.picker.search()
+
+    async def assign(self) -> None:
+        self.report.classes(remove="text-negative text-positive")
+        try:
+            with session_scope() as session:
+                result = labels.assign_label(session, actor=self.actor, data=AssignmentCreate(
+                    label_id=self.label.value or 0, series_ids=self.picker.selected_ids()))
+        except ValidationError:
+            self.report.classes("text-negative").set_text("Choose a label and at least one image.")
+            return
+        except ServiceError as exc:
+            self.report.classes("text-negative").set_text(error_text(exc))
+            return
+        new, old = len(result.created), len(result.existing)
+        self.report.classes("text-positive").set_text(
+            f"{new} new assignment{'s' if new != 1 else ''}, {old} already assigned.")
+        await self.on_done()
+
+
+class DeleteDialog:
+    """Confirm a delete; a refusal is explained, with archiving offered instead."""
+
+    def __init__(self, actor: User, label: Label, *, on_done) -> None:  # noqa: ANN001
+        self.actor, self.label, self.on_done = actor, label, on_done
+        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
+                .props("data-testid=label-delete-dialog"):
+            ui.label(f"Delete label “{label.name}”?").classes("text-h6")
+            ui.label("Its assignments to images are removed too.").classes("text-grey-8")
+            self.error = ui.label().classes("text-negative").props("data-testid=label-delete-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
+                self.archive = ui.button("Archive instead", on_click=self.do_archive).props(
+                    "outline no-caps data-testid=label-archive")
+                self.archive.set_visibility(False)
+                ui.button("Delete", color="negative", on_click=self.delete).props(
+                    "unelevated no-caps data-testid=label-delete-confirm")
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    async def delete(self) -> None:
+        try:
+            with session_scope() as session:
+                labels.delete_label(session, actor=self.actor, label_id=self.label.id)
+        except ServiceError as exc:
+            self.error.set_text(f"Cannot delete: {error_text(exc)}")
+            self.archive.set_visibility(not self.label.archived)
+            return
+        ui.notify(f"Label {self.label.name} deleted", type="positive")
+        self.dialog.close()
+        await self.on_done()
+
+    async def do_archive(self) -> None:
+        try:
+            with session_scope() as session:
+                labels.update_label(session, actor=self.actor, label_id=self.label.id,
+                                    data=LabelUpdate(archived=True))
+        except ServiceError as exc:
+            self.error.set_text(error_text(exc))
+            return
+        ui.notify(f"Label {self.label.name} archived", type="positive")
+        self.dialog.close()
+        await self.on_done()

@@ -1,0 +1,167 @@
+"""/stats: per-user statistics over a date range, and the recent audit trail."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+
+from nicegui import run, ui
+
+from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.workflow import date_input, duration, empty_state, loading, parse_date
+from labelstack.db.enums import Role
+from labelstack.db.models import User
+from labelstack.db.session import session_scope
+from labelstack.services import audit_log, stats, users
+from labelstack.services.errors import ServiceError
+
+STAT_COLUMNS = [
+    {"name": "user", "label": "User", "field": "user", "sortable": True, "align": "left"},
+    {"name": "roles", "label": "Roles", "field": "roles", "align": "left"},
+    {"name": "label", "label": "Label tasks", "field": "label", "sortable": True, "align": "right"},
+    {"name": "annotation", "label": "Annotation tasks", "field": "annotation", "sortable": True,
+     "align": "right"},
+    {"name": "review", "label": "Review tasks", "field": "review", "sortable": True,
+     "align": "right"},
+    {"name": "saved", "label": "Annotations saved", "field": "saved", "sortable": True,
+     "align": "right"},
+    {"name": "received", "label": "Review results received", "field": "received",
+     "align": "left"},
+    {"name": "given", "label": "Reviews given", "field": "given", "sortable": True,
+     "align": "right"},
+    {"name": "active", "label": "Active time", "field": "active", "sortable": True,
+     "align": "right", ":format": "(v, row) => row.active_text"},
+]
+AUDIT_COLUMNS = [
+    {"name": "time", "label": "Time (UTC)", "field": "time", "align": "left"},
+    {"name": "actor", "label": "User", "field": "actor", "align": "left"},
+    {"name": "action", "label": "Action", "field": "action", "align": "left"},
+    {"name": "entity", "label": "Entity", "field": "entity", "align": "left"},
+    {"name": "details", "label": "Details", "field": "details", "align": "left"},
+]
+RECEIVED_CELL = """
+    <q-td :props="props">
+      <span v-if="!props.value.length" class="text-grey-5">—</span>
+      <q-chip v-for="r in props.value" :key="r.result" dense square
+              :color="{accepted: 'green-1', rejected: 'red-1', corrected: 'orange-1'}[r.result]"
+              :text-color="{accepted: 'green-10', rejected: 'red-10', corrected: 'orange-10'}[r.result]">
+        {{ r.result }} {{ r.count }}</q-chip>
+    </q-td>"""
+DETAILS_CELL = """
+    <q-td :props="props">
+      <div class="text-caption text-grey-8 ellipsis" style="max-width: 480px">{{ props.value }}
+        <q-tooltip v-if="props.value.length > 60" max-width="600px">{{ props.value }}</q-tooltip></div>
+    </q-td>"""
+AUDIT_PAGE = 25
+
+
+@ui.page("/stats")
+async def stats_page() -> None:
+    actor = signed_in_user(Role.admin)
+    if actor is None:
+        return
+    today = date.today()
+    with session_scope() as session:
+        people = {u.id: u.name or u.email for u in users.list_users(session, actor=actor)}
+    with frame("Statistics", user=actor):
+        with ui.row().classes("w-full items-center gap-2"):
+            since = date_input("From", testid="stats-from",
+                               value=(today - timedelta(days=30)).isoformat()).classes("w-44")
+            until = date_input("To (inclusive)", testid="stats-to",
+                               value=today.isoformat()).classes("w-44")
+            for days, text in ((7, "7 days"), (30, "30 days"), (365, "1 year")):
+                ui.button(text, on_click=lambda d=days: set_range(d)).props("flat dense no-caps")
+            range_error = ui.label().classes("text-negative")
+        table = ui.table(columns=STAT_COLUMNS, rows=[], row_key="id") \
+            .classes("w-full").props("flat bordered loading data-testid=stats-table")
+        table.add_slot("body-cell-received", RECEIVED_CELL)
+        empty_state(table, "No users yet", icon="group")
+
+        ui.label("Recent activity").classes("text-h6 font-medium mt-4")
+        with ui.row().classes("w-full items-center gap-2"):
+            who = ui.select({0: "Anyone", **people}, value=0, label="User").props(
+                "outlined dense options-dense data-testid=audit-filter-user").classes("w-56")
+            action = ui.input("Action", placeholder="e.g. task.* or label.assign").props(
+                "outlined dense clearable debounce=400 data-testid=audit-filter-action") \
+                .classes("w-64")
+        audit = ui.table(columns=AUDIT_COLUMNS, rows=[], row_key="id",
+                         pagination={"page": 1, "rowsPerPage": AUDIT_PAGE, "rowsNumber": 0}) \
+            .classes("w-full").props("flat bordered dense loading data-testid=audit-table")
+        audit.add_slot("body-cell-details", DETAILS_CELL)
+        empty_state(audit, "No events match", icon="history")
+
+    async def load_stats() -> None:
+        try:
+            start, end = parse_date(since.value), parse_date(until.value)
+        except ValueError as exc:
+            range_error.set_text(str(exc))
+            return
+        range_error.set_text("")
+        table.rows = await run.io_bound(_stat_rows, actor, start, end)
+        loading(table, False)
+        table.update()
+
+    async def set_range(days: int) -> None:
+        since.set_value((date.today() - timedelta(days=days)).isoformat())
+        until.set_value(date.today().isoformat())
+
+    async def load_audit(page: int = 1) -> None:
+        try:
+            rows, total = await run.io_bound(_audit_rows, actor, people, who.value or None,
+                                             (action.value or "").strip() or None, page)
+        except ServiceError as exc:
+            ui.notify(exc.detail, type="negative")
+            return
+        audit.rows = rows
+        loading(audit, False)
+        audit.pagination = {"page": page, "rowsPerPage": AUDIT_PAGE, "rowsNumber": total}
+        audit.update()
+
+    since.on_value_change(load_stats)
+    until.on_value_change(load_stats)
+    who.on_value_change(lambda: load_audit())
+    action.on_value_change(lambda: load_audit())
+    audit.on("request", lambda e: load_audit(e.args["pagination"].get("page", 1)))
+    await ui.context.client.connected()  # fill in after the page shows: no stale re-render
+    await load_stats()
+    await load_audit()
+
+
+def _stat_rows(actor: User, start: date | None, end: date | None) -> list[dict]:
+    since = datetime.combine(start, time.min, UTC) if start else None
+    until = datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None
+    with session_scope() as session:
+        found = stats.all_user_stats(session, actor=actor, since=since, until=until)
+    rows = []
+    for entry in found:
+        t = entry.total
+        rows.append({"id": entry.user.id, "user": entry.user.name or entry.user.email,
+                     "roles": ", ".join(sorted(entry.user.role_set)),
+                     "label": t.tasks_done["label"], "annotation": t.tasks_done["annotation"],
+                     "review": t.tasks_done["review"], "saved": t.annotations_saved,
+                     "received": [{"result": k, "count": v}
+                                  for k, v in sorted(t.review_results_received.items())],
+                     "given": t.reviews_given, "active": t.active_time,
+                     "active_text": duration(t.active_time)})
+    return rows
+
+
+def _audit_rows(actor: User, people: dict[int, str], actor_id: int | None, action: str | None,
+                page: int) -> tuple[list[dict], int]:
+    """Newest first: page 1 is the end of the service's oldest-first order."""
+    with session_scope() as session:
+        _, total = audit_log.list_events(session, actor=actor, actor_id=actor_id,
+                                         action=action, limit=1)
+        end = max(0, total - (page - 1) * AUDIT_PAGE)
+        start = max(0, end - AUDIT_PAGE)
+        events, _ = audit_log.list_events(session, actor=actor, actor_id=actor_id, action=action,
+                                          offset=start, limit=max(1, end - start))
+    if end == 0:
+        events = []
+    rows = [{"id": e.id, "time": e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+             "actor": people.get(e.actor_id, "system") if e.actor_id else "system",
+             "action": e.action,
+             "entity": f"{e.entity_type} {e.entity_id}" if e.entity_id else e.entity_type,
+             "details": json.dumps(e.details, default=str)[:500]}
+            for e in reversed(events)]
+    return rows, total

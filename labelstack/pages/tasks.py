@@ -1,0 +1,222 @@
+"""/tasks: admins see, filter, create, edit (one or many) and move every task along its flow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nicegui import run, ui
+from pydantic import ValidationError
+
+from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.task_forms import EditDialog, TaskDialog, assignee_names
+from labelstack.components.workflow import (
+    DUE_CELL,
+    NAME_CELL,
+    PRIORITY_CELL,
+    PROGRESS_CELL,
+    STATUS_ACTIONS,
+    STATUS_CELL,
+    STATUS_ICONS,
+    date_input,
+    empty_state,
+    error_text,
+    loading,
+    notify_error,
+    parse_date,
+    task_row,
+)
+from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
+from labelstack.db.models import User
+from labelstack.db.session import session_scope
+from labelstack.services import task_queries, tasks
+from labelstack.services import task_rules as rules
+from labelstack.services.errors import ServiceError
+from labelstack.services.task_queries import TaskFilter
+
+COLUMNS = [
+    {"name": "name", "label": "Task", "field": "name", "sortable": True, "align": "left"},
+    {"name": "type", "label": "Type", "field": "type", "align": "left"},
+    {"name": "status", "label": "Status", "field": "status", "sortable": True, "align": "left"},
+    {"name": "priority", "label": "Priority", "field": "priority", "sortable": True,
+     "align": "left"},
+    {"name": "assignee", "label": "Assignee", "field": "assignee", "align": "left"},
+    {"name": "due_date", "label": "Due", "field": "due_date", "sortable": True, "align": "left"},
+    {"name": "progress", "label": "Progress", "field": "progress_done", "align": "left"},
+    {"name": "time_spent", "label": "Time spent", "field": "time_spent", "align": "right"},
+    {"name": "actions", "label": "", "field": "id", "align": "right"},
+]
+ACTIONS_CELL = """
+    <q-td :props="props" class="q-gutter-x-xs">
+      <q-btn flat dense round icon="edit" :data-testid="'task-edit-' + props.row.id"
+             @click="$parent.$emit('edit', props.row.id)"><q-tooltip>Edit</q-tooltip></q-btn>
+      <q-btn v-if="props.row.next.length" flat dense no-caps icon-right="expand_more"
+             label="Status" :data-testid="'task-status-' + props.row.id">
+        <q-menu auto-close>
+          <q-list dense style="min-width: 140px">
+            <q-item v-for="n in props.row.next" :key="n.value" clickable
+                    :data-testid="'task-status-' + props.row.id + '-' + n.value"
+                    @click="$parent.$emit('status', {id: props.row.id, status: n.value,
+                                                     row_version: props.row.row_version})">
+              <q-item-section avatar style="min-width: 32px">
+                <q-icon :name="n.icon" size="xs" /></q-item-section>
+              <q-item-section>{{ n.label }}</q-item-section>
+            </q-item>
+          </q-list>
+        </q-menu>
+      </q-btn>
+    </q-td>"""
+ANY = ""
+EMPTY = "No tasks yet — create one with “New task”"
+
+
+@dataclass(kw_only=True, slots=True)
+class View:
+    """What the table shows: filters, sort and page (mirrors `TaskFilter`)."""
+
+    sort_by: str = "created_at"
+    descending: bool = True
+    page: int = 1
+    page_size: int = 20
+    filters: dict = field(default_factory=dict)
+
+
+@ui.page("/tasks")
+async def tasks_page() -> None:
+    actor = signed_in_user(Role.admin)
+    if actor is None:
+        return
+    view = View()
+    names = await run.io_bound(assignee_names, actor)
+    with frame("Tasks", user=actor):
+        with ui.row().classes("w-full items-center gap-2"):
+            search = ui.input(placeholder="Search name or description").props(
+                "outlined dense clearable debounce=300 data-testid=tasks-search").classes("w-72")
+            ui.space()
+            bulk = ui.button("Edit selected", icon="edit_note", on_click=lambda: edit_selected()) \
+                .props("outline no-caps data-testid=tasks-bulk-edit")
+            ui.button("New task", icon="add", on_click=lambda: TaskDialog(actor, on_saved=load)
+                      .open()).props("unelevated no-caps data-testid=tasks-new")
+        with ui.row().classes("w-full items-center gap-2"):
+            f_type = ui.select({ANY: "Any type", **{t.value: t.value for t in TaskType}},
+                               value=ANY, label="Type").props(
+                "outlined dense options-dense data-testid=tasks-filter-type").classes("w-36")
+            f_status = ui.select([s.value for s in TaskStatus], multiple=True, label="Status") \
+                .props("outlined dense options-dense use-chips clearable "
+                       "data-testid=tasks-filter-status").classes("min-w-[12rem]")
+            f_assignee = ui.select({0: "Anyone", **names}, value=0, label="Assignee").props(
+                "outlined dense options-dense data-testid=tasks-filter-assignee").classes("w-48")
+            f_priority = ui.select([p.value for p in Priority], multiple=True, label="Priority") \
+                .props("outlined dense options-dense use-chips clearable "
+                       "data-testid=tasks-filter-priority").classes("min-w-[10rem]")
+            f_after = date_input("Due after", testid="tasks-filter-due-after").classes("w-40")
+            f_before = date_input("Due before", testid="tasks-filter-due-before").classes("w-40")
+            ui.button("Reset", icon="filter_alt_off", on_click=lambda: reset()).props(
+                "flat dense no-caps data-testid=tasks-filter-reset")
+        filter_error = ui.label().classes("text-negative").props("data-testid=tasks-filter-error")
+        filter_error.bind_visibility_from(filter_error, "text")
+        table = ui.table(columns=COLUMNS, rows=[], row_key="id", selection="multiple",
+                         pagination={"page": 1, "rowsPerPage": view.page_size, "rowsNumber": 0,
+                                     "sortBy": view.sort_by, "descending": view.descending}) \
+            .classes("w-full").props("flat bordered loading data-testid=tasks-table "
+                                     ":rows-per-page-options=[10,20,50,100]")
+        for name, cell in (("name", NAME_CELL), ("status", STATUS_CELL),
+                           ("priority", PRIORITY_CELL), ("due_date", DUE_CELL),
+                           ("progress", PROGRESS_CELL), ("actions", ACTIONS_CELL)):
+            table.add_slot(f"body-cell-{name}", cell)
+        empty_state(table, EMPTY, icon="assignment")
+
+    def read_filters() -> dict:
+        return {"type": f_type.value or None, "status": f_status.value or [],
+                "assignee_id": f_assignee.value or None, "priority": f_priority.value or [],
+                "due_after": parse_date(f_after.value), "due_before": parse_date(f_before.value),
+                "q": (search.value or "").strip() or None}
+
+    async def load() -> None:
+        try:
+            view.filters = read_filters()
+            query = TaskFilter(**view.filters, page=view.page, page_size=view.page_size,
+                               sort=("-" if view.descending else "") + view.sort_by)
+        except (ValueError, ValidationError) as exc:
+            filter_error.set_text(error_text(exc) if isinstance(exc, ValidationError) else str(exc))
+            return
+        filter_error.set_text("")
+        try:
+            page = await run.io_bound(_page, actor, query)
+        except ServiceError as exc:
+            filter_error.set_text(error_text(exc))
+            return
+        filtered = any(v for v in view.filters.values())
+        empty_state(table, "No tasks match these filters" if filtered
+                    else EMPTY, icon="assignment")
+        table.rows = [_row(actor, t, page.progress.get(t.id), names) for t in page.items]
+        table.pagination = {**table.pagination, "page": view.page, "rowsPerPage": view.page_size,
+                            "rowsNumber": page.total, "sortBy": view.sort_by,
+                            "descending": view.descending}
+        table.selected = []
+        loading(table, False)
+        bulk.disable()
+        table.update()
+
+    async def on_request(event) -> None:  # noqa: ANN001
+        p = event.args["pagination"]
+        view.page, view.page_size = p.get("page", 1), p.get("rowsPerPage") or 20
+        view.sort_by, view.descending = p.get("sortBy") or "created_at", bool(p.get("descending"))
+        await load()
+
+    async def change_status(event) -> None:  # noqa: ANN001
+        args = event.args
+        try:
+            with session_scope() as session:
+                tasks.set_status(session, actor=actor, task_id=args["id"],
+                                 status=TaskStatus(args["status"]),
+                                 row_version=args["row_version"])
+        except ServiceError as exc:
+            notify_error(exc)
+        else:
+            ui.notify(f"Task {args['id']}: {args['status'].replace('_', ' ')}", type="positive")
+        await load()
+
+    def edit_selected() -> None:
+        if table.selected:
+            EditDialog(actor, [r["id"] for r in table.selected], names, on_saved=load).open()
+
+    def edit_one(event) -> None:  # noqa: ANN001
+        EditDialog(actor, [int(event.args)], names, on_saved=load).open()
+
+    async def reset() -> None:
+        for element, value in ((f_type, ANY), (f_status, []), (f_assignee, 0), (f_priority, []),
+                               (f_after, ""), (f_before, ""), (search, "")):
+            element.set_value(value)
+        await load()
+
+    table.on("request", on_request)
+    table.on("status", change_status)
+    table.on("edit", edit_one)
+    table.on_select(lambda: bulk.set_enabled(bool(table.selected)))
+    for element in (f_type, f_status, f_assignee, f_priority, f_after, f_before, search):
+        element.on_value_change(_first_page(view, load))
+    await ui.context.client.connected()  # fill in after the page shows: no stale re-render
+    await load()
+
+
+def _first_page(view: View, load):  # noqa: ANN001, ANN202
+    async def handler() -> None:
+        view.page = 1
+        await load()
+    return handler
+
+
+def _page(actor: User, query: TaskFilter) -> task_queries.TaskPage:
+    with session_scope() as session:
+        return task_queries.list_tasks(session, actor=actor, query=query)
+
+
+def _row(actor: User, task, progress, names: dict[int, str]) -> dict:  # noqa: ANN001
+    who = rules.Who(is_admin=True, is_assignee=task.assignee_id == actor.id)
+    nxt = rules.allowed_next(TaskStatus(task.status), who=who,
+                             has_assignee=task.assignee_id is not None)
+    row = task_row(task, progress, assignee=names.get(task.assignee_id, "") if task.assignee_id
+                   else "—")
+    row["next"] = [{"value": s.value, "label": STATUS_ACTIONS[s.value],
+                    "icon": STATUS_ICONS[s.value]} for s in nxt]
+    return row
