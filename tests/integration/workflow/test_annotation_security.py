@@ -18,9 +18,9 @@ from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, Review
 from labelstack.services import revisions, tasks
 from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
-    fast_password_hashing,
     annotation_task,
     blob,
+    fast_password_hashing,
     make_assignment,
     npy,
     review_task,

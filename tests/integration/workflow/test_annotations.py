@@ -11,15 +11,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from labelstack.db.enums import AnnotationStatus, TaskStatus
-from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem
+from labelstack.db.models import Annotation, Task, TaskItem
 from labelstack.services import annotations, revisions, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.revisions import MAX_SECONDS_PER_SAVE
 from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
-    fast_password_hashing,
     SHAPE,
     annotation_task,
     blob,
+    fast_password_hashing,
     make_assignment,
     make_series,
     npy,

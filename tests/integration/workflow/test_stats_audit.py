@@ -13,9 +13,9 @@ from labelstack.db.models import Annotation, Review
 from labelstack.db.types import utcnow
 from labelstack.services import reviews, revisions, tasks
 from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
-    fast_password_hashing,
     annotation_task,
     blob,
+    fast_password_hashing,
     make_assignment,
     make_series,
     review_task,
