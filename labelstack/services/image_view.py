@@ -34,9 +34,12 @@ _cache_lock = threading.Lock()
 
 
 def reset_cache() -> None:
-    """Forget the cache so the next use builds one from the current settings."""
+    """Forget the cache (after its pending disk writes) so the next use builds one from the
+    current settings."""
     global _cache
     with _cache_lock:
+        if _cache is not None:
+            _cache.flush()
         _cache = None
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from labelstack.config import Settings, load_settings
@@ -37,6 +37,7 @@ from labelstack.stores import ImageStore, IndexEntry, StoreError, store_for
 from labelstack.stores.local import check_uid
 
 Status = Literal["stored", "present", "rejected"]
+COMMIT_EVERY = 64
 _settings: Settings | None = None
 
 
@@ -81,13 +82,19 @@ class ImportReport:
 
 def import_dicom(session: Session, *, actor: User | None, sources: Iterable[Source],
                  store: ImageStore | None = None) -> ImportReport:
-    """Import files into `store` (default: the configured one); `actor=None` is the CLI."""
+    """Import files into `store` (default: the configured one); `actor=None` is the CLI.
+
+    Each instance is indexed in its own savepoint and committed in batches: a failing
+    file rolls back alone, and a crash leaves at most unindexed files (re-importable).
+    """
     if actor is not None:
         require_role(actor, Role.admin)
     store = store or store_for(current_settings())
     report = ImportReport(store=store.name)
     for source in sources:
         report.items.append(_import_one(session, store, source))
+        if len(report.items) % COMMIT_EVERY == 0:
+            session.commit()
     audit.record(session, actor=actor, action="images.import", entity_type="series",
                  entity_id=None, details={"store": store.name, **report.summary})
     session.commit()
@@ -100,10 +107,9 @@ def _import_one(session: Session, store: ImageStore, source: Source) -> ImportIt
 
     try:
         raw = source.read()
+        ds = parse(raw)
     except OSError as exc:
         return rejected(f"cannot read: {exc.strerror or exc}")
-    try:
-        ds = parse(raw)
     except ValueError as exc:
         return rejected(str(exc))
     sop, series_uid = str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
@@ -112,26 +118,27 @@ def _import_one(session: Session, store: ImageStore, source: Source) -> ImportIt
     if session.exec(select(Instance.id).where(Instance.sop_instance_uid == sop)).first():
         done.status = "present"
         return done
-    conflict = series_conflict(session, ds)
-    if conflict:
-        return rejected(conflict)
+    reason = undecodable(ds) or series_conflict(session, ds)
+    if reason:
+        return rejected(reason)
     try:
         key = store.put(ds, raw)
     except (StoreError, OSError) as exc:
         return rejected(f"could not store: {exc}")
     try:
-        upsert_entry(session, IndexEntry.of(ds, store_key=key, file_size=len(raw)),
-                     store=store.name)
-        session.commit()
+        with session.begin_nested():
+            upsert_entry(session, IndexEntry.of(ds, store_key=key, file_size=len(raw)),
+                         store=store.name)
+    except IntegrityError:  # another import indexed this instance meanwhile: same bytes
+        done.status = "present"
     except SQLAlchemyError as exc:
-        session.rollback()
         store.remove(key)
         return rejected(f"could not index: {type(exc).__name__}")
     return done
 
 
 def parse(raw: bytes) -> Dataset:
-    """A validated dataset, or ValueError with the reason a person can act on."""
+    """The dataset with the UIDs the index needs, or ValueError with a reason to act on."""
     try:
         ds = dcmread(io.BytesIO(raw))
     except InvalidDicomError:
@@ -142,13 +149,18 @@ def parse(raw: bytes) -> Dataset:
         if not ds.get(keyword):
             raise ValueError(f"missing {keyword} (truncated or incomplete file?): cannot be indexed")
         check_uid(str(ds.get(keyword)), keyword)
+    return ds
+
+
+def undecodable(ds: Dataset) -> str | None:
+    """Why the pixels of `ds` cannot be shown, if they cannot."""
     try:
         check_decodable(ds)
     except ImagingError as exc:
-        raise ValueError(str(exc)) from None
+        return str(exc)
     except Exception as exc:  # noqa: BLE001  (a header pydicom cannot interpret)
-        raise ValueError(f"corrupt DICOM file: {type(exc).__name__}: {exc}") from None
-    return ds
+        return f"corrupt DICOM file: {type(exc).__name__}: {exc}"
+    return None
 
 
 def series_conflict(session: Session, ds: Dataset) -> str | None:

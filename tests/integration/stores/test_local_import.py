@@ -138,6 +138,7 @@ def test_volume_geometry_and_cache(session: Session, settings: Settings,
     assert geometry.spacing == pytest.approx([2.5, 0.8, 0.8])
     assert volume.pixels.min() == -1000
     assert image_view.open_volume(session, uid) is volume
+    image_view.volume_cache().flush()
     assert list((settings.data_dir / "cache" / "volumes").glob("*.npy"))
 
 
