@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from benchmarks import median_ms, print_table
+from benchmarks import interleaved_ms, print_table
 from labelstack.imaging import Volume, extract_slice, render_slice
 from tests.phantoms import AXIAL, phantom_ct
 
@@ -18,9 +18,18 @@ CENTER, WIDTH, OPACITY, COLOUR = 40.0, 400.0, 0.4, (255, 64, 0)
 
 
 def main() -> None:
-    volume = Volume(pixels=phantom_ct(SHAPE).astype(np.float32), spacing=(1.0, 0.7, 0.7), origin=(0.0, 0.0, 0.0),
-                    orientation=AXIAL, modality="CT", photometric="MONOCHROME2", default_window=(CENTER, WIDTH),
-                    series_uid="bench", kind="volume", warnings=[])
+    volume = Volume(
+        pixels=phantom_ct(SHAPE).astype(np.float32),
+        spacing=(1.0, 0.7, 0.7),
+        origin=(0.0, 0.0, 0.0),
+        orientation=AXIAL,
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=(CENTER, WIDTH),
+        series_uid="bench",
+        kind="volume",
+        warnings=[],
+    )
     mask = _blob_mask(SHAPE)
     rows = []
     for plane in ("axial", "coronal", "sagittal"):
@@ -28,18 +37,54 @@ def main() -> None:
 
         def ours(fmt: str, plane: str = plane, index: int = index) -> bytes:
             overlay = extract_slice(volume, plane, index, data=mask)
-            return render_slice(volume, plane, index, center=CENTER, width=WIDTH,
-                                overlays=[(overlay, COLOUR)], opacity=OPACITY, fmt=fmt, quality=90)
+            return render_slice(
+                volume,
+                plane,
+                index,
+                center=CENTER,
+                width=WIDTH,
+                overlays=[(overlay, COLOUR)],
+                opacity=OPACITY,
+                fmt=fmt,
+                quality=90,
+            )
 
         def baseline(plane: str = plane, index: int = index) -> bytes:
-            return _naive_render(extract_slice(volume, plane, index), extract_slice(volume, plane, index, data=mask))
+            return _naive_render(
+                extract_slice(volume, plane, index), extract_slice(volume, plane, index, data=mask)
+            )
 
         shape = "x".join(map(str, extract_slice(volume, plane, index).shape))
-        jpeg, png, naive = median_ms(lambda: ours("jpeg")), median_ms(lambda: ours("png")), median_ms(baseline)
-        rows.append((plane, shape, jpeg, png, naive, f"{naive / jpeg:.1f}x"))
-    print(f"Slice render, generated CT {SHAPE[2]}x{SHAPE[1]}x{SHAPE[0]}, W/L {CENTER:g}/{WIDTH:g} + one overlay, "
-          "median ms")
-    print_table(["plane", "slice", "ours JPEG q90", "ours PNG", "baseline numpy+PNG", "baseline / ours JPEG"], rows)
+        ms = interleaved_ms(
+            {"jpeg": lambda: ours("jpeg"), "png": lambda: ours("png"), "naive": baseline}, repeat=50
+        )
+        rows.append(
+            (
+                plane,
+                shape,
+                ms["jpeg"],
+                ms["png"],
+                ms["naive"],
+                f"{ms['naive'] / ms['jpeg']:.1f}x",
+                f"{ms['naive'] / ms['png']:.1f}x",
+            )
+        )
+    print(
+        f"Slice render, generated CT {SHAPE[2]}x{SHAPE[1]}x{SHAPE[0]}, "
+        f"W/L {CENTER:g}/{WIDTH:g} + one overlay, median ms"
+    )
+    print_table(
+        [
+            "plane",
+            "slice",
+            "ours JPEG q90",
+            "ours PNG",
+            "baseline numpy+PNG",
+            "baseline / ours JPEG",
+            "baseline / ours PNG",
+        ],
+        rows,
+    )
 
 
 def _naive_render(slice2d: np.ndarray, mask: np.ndarray) -> bytes:

@@ -21,7 +21,7 @@ AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 def phantom_ct(shape: tuple[int, int, int] = (40, 128, 128), seed: int = 0) -> np.ndarray:
     """int16 HU: air, an elliptic body, two lungs whose size changes with z, a spine, noise."""
     z, y, x = shape
-    yy, xx = np.mgrid[-1:1:complex(0, y), -1:1:complex(0, x)].astype(np.float32)
+    yy, xx = np.mgrid[-1 : 1 : complex(0, y), -1 : 1 : complex(0, x)].astype(np.float32)
     body = (xx / 0.85) ** 2 + (yy / 0.65) ** 2 <= 1
     spine = (xx**2 + (yy - 0.45) ** 2) <= 0.01
     out = np.empty(shape, np.int16)
@@ -89,9 +89,17 @@ def write_ct_series(
     """Write a CT series as files; with ``shuffle`` file names and instance numbers are random."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    datasets = ct_datasets(shape=shape, spacing=spacing, orientation=orientation, origin=origin,
-                           uneven=uneven, patient_id=patient_id, series_uid=series_uid,
-                           study_uid=study_uid, seed=seed)
+    datasets = ct_datasets(
+        shape=shape,
+        spacing=spacing,
+        orientation=orientation,
+        origin=origin,
+        uneven=uneven,
+        patient_id=patient_id,
+        series_uid=series_uid,
+        study_uid=study_uid,
+        seed=seed,
+    )
     order = np.random.default_rng(seed + 1).permutation(len(datasets)) if shuffle else range(len(datasets))
     paths = []
     for number, k in enumerate(order):

@@ -18,13 +18,13 @@ Vec3 = tuple[float, float, float]
 
 @dataclass(frozen=True, slots=True)
 class FrameInfo:
-    source: int                       # index of the dataset in the series
-    frame: int                        # frame index inside that dataset
+    source: int  # index of the dataset in the series
+    frame: int  # frame index inside that dataset
     rows: int
     cols: int
-    colour: bool                      # decoded as RGB (RGB, YBR_*, PALETTE COLOR)
-    photometric: str                  # MONOCHROME1 | MONOCHROME2 | RGB
-    position: Vec3 | None             # ImagePositionPatient of this frame
+    colour: bool  # decoded as RGB (RGB, YBR_*, PALETTE COLOR)
+    photometric: str  # MONOCHROME1 | MONOCHROME2 | RGB
+    position: Vec3 | None  # ImagePositionPatient of this frame
     orientation: tuple[float, ...] | None
     pixel_spacing: tuple[float, float]  # (row spacing dy, column spacing dx) mm
     thickness: float | None
@@ -51,8 +51,10 @@ def frame_infos(ds: pydicom.Dataset, source: int) -> list[FrameInfo]:
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")
     if per_frame is not None:
         shared = (ds.get("SharedFunctionalGroupsSequence") or [pydicom.Dataset()])[0]
-        return [_enhanced(common, k, per_frame[k] if k < len(per_frame) else pydicom.Dataset(), shared)
-                for k in range(n)]
+        return [
+            _enhanced(common, k, per_frame[k] if k < len(per_frame) else pydicom.Dataset(), shared)
+            for k in range(n)
+        ]
     orientation = _floats(ds.get("ImageOrientationPatient"), 6)
     position = _floats(ds.get("ImagePositionPatient"), 3)
     spacing = _spacing(ds)
@@ -66,8 +68,17 @@ def frame_infos(ds: pydicom.Dataset, source: int) -> list[FrameInfo]:
         pos = position
         if offsets and position and orientation:
             pos = tuple(np.add(position, offsets[k] * slice_normal(orientation)).tolist())
-        out.append(FrameInfo(frame=k, position=pos, orientation=orientation, pixel_spacing=spacing,
-                             thickness=thickness, window=window, **common))
+        out.append(
+            FrameInfo(
+                frame=k,
+                position=pos,
+                orientation=orientation,
+                pixel_spacing=spacing,
+                thickness=thickness,
+                window=window,
+                **common,
+            )
+        )
     return out
 
 
@@ -87,8 +98,14 @@ def _enhanced(common: dict, k: int, frame: pydicom.Dataset, shared: pydicom.Data
         return pydicom.Dataset()
 
     measures = item("PixelMeasuresSequence")
-    frame_type = [str(v).upper() for v in (item("CTImageFrameTypeSequence").get("FrameType")
-                                           or item("MRImageFrameTypeSequence").get("FrameType") or [])]
+    frame_type = [
+        str(v).upper()
+        for v in (
+            item("CTImageFrameTypeSequence").get("FrameType")
+            or item("MRImageFrameTypeSequence").get("FrameType")
+            or []
+        )
+    ]
     return FrameInfo(
         frame=k,
         position=_floats(item("PlanePositionSequence").get("ImagePositionPatient"), 3),

@@ -69,7 +69,9 @@ def extract_slice(volume: Volume, plane: str, index: int, *, data: np.ndarray | 
     mapping = slice_map(volume, plane)
     array = volume.pixels if data is None else data
     if array.shape[:3] != volume.pixels.shape[:3]:
-        raise ImagingError(f"array shape {array.shape[:3]} does not match the volume {volume.pixels.shape[:3]}")
+        raise ImagingError(
+            f"array shape {array.shape[:3]} does not match the volume {volume.pixels.shape[:3]}"
+        )
     count = array.shape[mapping.axes[0]]
     if not 0 <= index < count:
         raise SliceIndexError(f"{plane} slice {index} out of range: this series has 0..{count - 1}")

@@ -60,7 +60,10 @@ def volumes_from_datasets(datasets: Sequence[pydicom.Dataset]) -> list[Volume]:
     infos = [info for i, ds in enumerate(datasets) for info in _infos(ds, i)]
     groups = _group(infos)
     # main stack first: the largest non-localizer stack; then the rest, localizers last
-    groups = [groups[g] for g in sorted(range(len(groups)), key=lambda g: (groups[g][0].localizer, -len(groups[g]), g))]
+    groups = [
+        groups[g]
+        for g in sorted(range(len(groups)), key=lambda g: (groups[g][0].localizer, -len(groups[g]), g))
+    ]
     decoded: dict[int, np.ndarray] = {}
     volumes = [_build(group, datasets, decoded) for group in groups]
     head = groups[0][0]
@@ -97,7 +100,8 @@ def _group(infos: list[FrameInfo]) -> list[list[FrameInfo]]:
 
 def _compatible(a: FrameInfo, b: FrameInfo) -> bool:
     return (
-        (a.rows, a.cols, a.colour, a.photometric, a.localizer) == (b.rows, b.cols, b.colour, b.photometric, b.localizer)
+        (a.rows, a.cols, a.colour, a.photometric, a.localizer)
+        == (b.rows, b.cols, b.colour, b.photometric, b.localizer)
         and np.allclose(a.orientation, b.orientation, atol=ORIENTATION_TOLERANCE)
         and np.allclose(a.pixel_spacing, b.pixel_spacing, rtol=1e-3)
     )
@@ -118,10 +122,14 @@ def _sort_and_split(group: list[FrameInfo]) -> list[list[FrameInfo]]:
     return stacks
 
 
-def _build(group: list[FrameInfo], datasets: Sequence[pydicom.Dataset], decoded: dict[int, np.ndarray]) -> Volume:
+def _build(
+    group: list[FrameInfo], datasets: Sequence[pydicom.Dataset], decoded: dict[int, np.ndarray]
+) -> Volume:
     head, first_ds = group[0], datasets[group[0].source]
-    pixels = np.empty((len(group), head.rows, head.cols) + ((3,) if head.colour else ()),
-                      np.uint8 if head.colour else np.float32)
+    pixels = np.empty(
+        (len(group), head.rows, head.cols) + ((3,) if head.colour else ()),
+        np.uint8 if head.colour else np.float32,
+    )
     for i, info in enumerate(group):
         frames = decoded.get(info.source)
         if frames is None:

@@ -36,7 +36,11 @@ def default_window(volume: Volume) -> tuple[float, float]:
 
 def window_presets(volume: Volume) -> dict[str, tuple[float, float]]:
     """Named windows for the UI: default, the modality's presets, and auto."""
-    return {"default": default_window(volume), **PRESETS.get(volume.modality, {}), "auto": auto_window(volume)}
+    return {
+        "default": default_window(volume),
+        **PRESETS.get(volume.modality, {}),
+        "auto": auto_window(volume),
+    }
 
 
 def auto_window(volume: Volume) -> tuple[float, float]:

@@ -26,8 +26,10 @@ def load(name: str) -> pydicom.Dataset:
 @pytest.fixture
 def ct_series() -> Callable[..., list[pydicom.Dataset]]:
     """Phantom CT datasets, read back from bytes so they are what a store would hand over."""
+
     def make(**kwargs) -> list[pydicom.Dataset]:
         return [roundtrip(ds) for ds in ct_datasets(**kwargs)]
+
     return make
 
 

@@ -19,6 +19,15 @@ def make_volume(
 ) -> Volume:
     if pixels is None:
         pixels = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
-    return Volume(pixels=pixels, spacing=spacing, origin=(0.0, 0.0, 0.0), orientation=orientation,
-                  modality=modality, photometric=photometric, default_window=default_window,
-                  series_uid="1.2.3", kind=kind, warnings=[])
+    return Volume(
+        pixels=pixels,
+        spacing=spacing,
+        origin=(0.0, 0.0, 0.0),
+        orientation=orientation,
+        modality=modality,
+        photometric=photometric,
+        default_window=default_window,
+        series_uid="1.2.3",
+        kind=kind,
+        warnings=[],
+    )

@@ -14,6 +14,7 @@ def loader_of(value: float, calls: list[str], key: str, z: int = 4):
     def load():
         calls.append(key)
         return make_volume(np.full((z, 10, 10), value, np.float32), default_window=(1.0, 2.0))
+
     return load
 
 
@@ -46,8 +47,18 @@ def test_disk_reload_after_a_restart(tmp_path) -> None:
     reloaded = VolumeCache(tmp_path, max_bytes=1 << 20).get("series-1", loader_of(0, calls, "x"))
     assert calls == ["x"]
     np.testing.assert_array_equal(reloaded.pixels, original.pixels)
-    for name in ("spacing", "origin", "orientation", "modality", "photometric", "default_window",
-                 "series_uid", "kind", "warnings", "frame_time_ms"):
+    for name in (
+        "spacing",
+        "origin",
+        "orientation",
+        "modality",
+        "photometric",
+        "default_window",
+        "series_uid",
+        "kind",
+        "warnings",
+        "frame_time_ms",
+    ):
         assert getattr(reloaded, name) == getattr(original, name), name
     assert isinstance(reloaded.spacing, tuple)
 

@@ -51,7 +51,8 @@ LOSSLESS = [
     pytest.param("color-pl.dcm", "color-px.dcm", id="planar-configuration-1"),
 ]
 
-# Lossy files against the decompression another toolkit (dcmtk, GDCM, Kakadu) stored beside them.
+# Lossy files against the decompression another toolkit (dcmtk, GDCM, Kakadu) stored beside them;
+# YBR → RGB conversion rounding may differ by 1.
 LOSSY_REFERENCE = [
     pytest.param("693_J2KI.dcm", "693_UNCI.dcm", 0, id="J2K-lossy-CT"),
     pytest.param("MR2_J2KI.dcm", "MR2_UNCI.dcm", 0, id="J2K-lossy-MR"),
@@ -59,10 +60,18 @@ LOSSY_REFERENCE = [
     pytest.param("US1_J2KI.dcm", "US1_UNCI.dcm", 0, id="J2K-lossy-YBR_ICT"),
     pytest.param("SC_rgb_gdcm_KY.dcm", "SC_rgb_gdcm2k_uncompressed.dcm", 0, id="J2K-RGB"),
     pytest.param("SC_rgb_dcmtk_+eb+cr.dcm", "SC_rgb_dcmtk_ebcr_dcmd.dcm", 1, id="JPEG-baseline-RGB"),
-    pytest.param("SC_rgb_dcmtk_+eb+cy+n1.dcm", "SC_rgb_dcmtk_ebcyn1_dcmd.dcm", 2, id="JPEG-baseline-YBR_FULL"),
-    pytest.param("SC_rgb_dcmtk_+eb+cy+s4.dcm", "SC_rgb_dcmtk_ebcys4_dcmd.dcm", 0, id="JPEG-baseline-YBR_FULL-2"),
-    pytest.param("SC_rgb_dcmtk_+eb+cy+np.dcm", "SC_rgb_dcmtk_ebcynp_dcmd.dcm", 2, id="JPEG-baseline-YBR_FULL_422"),
-    pytest.param("SC_rgb_dcmtk_+eb+cy+s2.dcm", "SC_rgb_dcmtk_ebcys2_dcmd.dcm", 0, id="JPEG-baseline-YBR_FULL_422-2"),
+    pytest.param(
+        "SC_rgb_dcmtk_+eb+cy+n1.dcm", "SC_rgb_dcmtk_ebcyn1_dcmd.dcm", 2, id="JPEG-baseline-YBR_FULL"
+    ),
+    pytest.param(
+        "SC_rgb_dcmtk_+eb+cy+s4.dcm", "SC_rgb_dcmtk_ebcys4_dcmd.dcm", 1, id="JPEG-baseline-YBR_FULL-2"
+    ),
+    pytest.param(
+        "SC_rgb_dcmtk_+eb+cy+np.dcm", "SC_rgb_dcmtk_ebcynp_dcmd.dcm", 2, id="JPEG-baseline-YBR_FULL_422"
+    ),
+    pytest.param(
+        "SC_rgb_dcmtk_+eb+cy+s2.dcm", "SC_rgb_dcmtk_ebcys2_dcmd.dcm", 1, id="JPEG-baseline-YBR_FULL_422-2"
+    ),
     pytest.param("SC_rgb_jpeg.dcm", "SC_rgb_jpeg_dcmd.dcm", 1, id="JPEG-baseline-vs-dcmd"),
 ]
 
@@ -93,9 +102,18 @@ DECODE_ONLY = [
 ]
 
 ALL_SYNTAXES = {
-    "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99",
-    "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.70",
-    "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.1.99",
+    "1.2.840.10008.1.2.5",
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.81",
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.91",
 }
 
 
@@ -132,7 +150,7 @@ def test_decodes_to_the_announced_shape(name: str, shape: tuple[int, ...]) -> No
 def test_tables_cover_every_transfer_syntax() -> None:
     names = [p.values[0] for p in LOSSLESS + LOSSY_REFERENCE + LOSSY_ORIGINAL + DECODE_ONLY]
     covered = {str(load(name).file_meta.TransferSyntaxUID) for name in names}
-    assert ALL_SYNTAXES <= covered, [UID(s).name for s in ALL_SYNTAXES - covered]
+    assert covered >= ALL_SYNTAXES, [UID(s).name for s in ALL_SYNTAXES - covered]
 
 
 def test_deflated_matches_the_stored_values() -> None:
@@ -141,6 +159,7 @@ def test_deflated_matches_the_stored_values() -> None:
 
 
 # --- photometric interpretations -------------------------------------------------------------
+
 
 def test_monochrome1_keeps_stored_values_and_is_flagged() -> None:
     ds = load("RG1_UNCR.dcm")
@@ -152,8 +171,18 @@ def test_monochrome1_keeps_stored_values_and_is_flagged() -> None:
 
 def test_rgb_colour_bars() -> None:
     frame = decode_frames(load("SC_rgb.dcm"))[0]
-    expected = [(255, 0, 0), (255, 128, 128), (0, 255, 0), (128, 255, 128), (0, 0, 255),
-                (128, 128, 255), (0, 0, 0), (64, 64, 64), (192, 192, 192), (255, 255, 255)]
+    expected = [
+        (255, 0, 0),
+        (255, 128, 128),
+        (0, 255, 0),
+        (128, 255, 128),
+        (0, 0, 255),
+        (128, 128, 255),
+        (0, 0, 0),
+        (64, 64, 64),
+        (192, 192, 192),
+        (255, 255, 255),
+    ]
     assert [tuple(int(v) for v in frame[row, 50]) for row in range(5, 100, 10)] == expected
 
 
@@ -164,13 +193,22 @@ def test_ybr_is_converted_to_rgb(name: str) -> None:
     assert np.abs(decoded - rgb).max() <= 6  # YCbCr rounding of the stored file
 
 
+def test_fast_ybr_conversion_agrees_with_pydicom() -> None:
+    ds = load("examples_ybr_color.dcm")
+    ours, theirs = decode_frames(ds).astype(int), ds.pixel_array.astype(int)
+    assert np.abs(ours - theirs).max() <= 1
+    assert (ours != theirs).mean() < 0.01
+
+
 def test_palette_colour_is_looked_up() -> None:
     ds = load("SC_rgb.dcm")
     ds.PhotometricInterpretation, ds.SamplesPerPixel, ds.Rows, ds.Columns = "PALETTE COLOR", 1, 2, 2
     del ds.PlanarConfiguration
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
     ds.PixelData = bytes([0, 1, 2, 1])
-    for colour, values in zip(("Red", "Green", "Blue"), ([0, 65535, 32768], [0, 0, 65535], [65535, 0, 0]), strict=True):
+    for colour, values in zip(
+        ("Red", "Green", "Blue"), ([0, 65535, 32768], [0, 0, 65535], [65535, 0, 0]), strict=True
+    ):
         setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [3, 0, 16])
         setattr(ds, f"{colour}PaletteColorLookupTableData", np.array(values, "<u2").tobytes())
     decoded = decode_frames(ds)
@@ -185,6 +223,7 @@ def test_palette_colour_real_file() -> None:
 
 
 # --- values ---------------------------------------------------------------------------------
+
 
 def test_rescale_slope_and_intercept() -> None:
     ds = load("MR_small.dcm")
@@ -202,7 +241,9 @@ def test_ct_rescale_gives_hounsfield_units() -> None:
 
 def test_modality_lut_sequence() -> None:
     ds = load("mlut_18.dcm")
-    np.testing.assert_array_equal(decode_frames(ds)[0], apply_modality_lut(ds.pixel_array, ds).astype(np.float32))
+    np.testing.assert_array_equal(
+        decode_frames(ds)[0], apply_modality_lut(ds.pixel_array, ds).astype(np.float32)
+    )
 
 
 def test_multi_frame_keeps_every_frame() -> None:
@@ -219,6 +260,7 @@ def test_enhanced_ct_uses_functional_group_rescale() -> None:
 
 
 # --- bad input ------------------------------------------------------------------------------
+
 
 def _ct() -> pydicom.Dataset:
     return load("CT_small.dcm")
@@ -252,9 +294,13 @@ BAD = [
     pytest.param(_truncated, "truncated pixel data", id="truncated"),
     pytest.param(lambda: load("MR_truncated.dcm"), "truncated pixel data", id="truncated-file"),
     pytest.param(_no_pixels, "no pixel data", id="no-pixel-data"),
-    pytest.param(_unsupported, "unsupported transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2", id="unsupported"),
+    pytest.param(
+        _unsupported, "unsupported transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2", id="unsupported"
+    ),
     pytest.param(_no_syntax, "missing transfer syntax", id="no-transfer-syntax"),
-    pytest.param(lambda: load("JPEG-lossy.dcm"), "cannot decode pixel data (JPEG Extended", id="corrupt-jpeg"),
+    pytest.param(
+        lambda: load("JPEG-lossy.dcm"), "cannot decode pixel data (JPEG Extended", id="corrupt-jpeg"
+    ),
 ]
 
 
@@ -266,6 +312,8 @@ def test_bad_input_is_rejected_with_a_reason(make, reason: str) -> None:
         decode_frames(make())
 
 
-@pytest.mark.parametrize("name", ["CT_small.dcm", "US1_J2KR.dcm", "emri_small_RLE.dcm", "SC_rgb_jpeg_dcmtk.dcm"])
+@pytest.mark.parametrize(
+    "name", ["CT_small.dcm", "US1_J2KR.dcm", "emri_small_RLE.dcm", "SC_rgb_jpeg_dcmtk.dcm"]
+)
 def test_good_files_pass_the_import_check(name: str) -> None:
     check_decodable(load(name))

@@ -42,8 +42,11 @@ def test_overlays_are_blended_inside_their_masks_only() -> None:
     volume = make_volume(np.full((1, 20, 30), 40.0, np.float32))  # mid grey at W/L 40/400
     red, green = np.zeros((20, 30), bool), np.zeros((20, 30), bool)
     red[2:8, 3:9], green[10:15, 20:25] = True, True
-    image = decode(render_slice(volume, center=40, width=400, overlays=[(red, (255, 0, 0)), (green, (0, 255, 0))],
-                                opacity=0.5))
+    image = decode(
+        render_slice(
+            volume, center=40, width=400, overlays=[(red, (255, 0, 0)), (green, (0, 255, 0))], opacity=0.5
+        )
+    )
     grey = 128
     half, full = grey / 2, (grey + 255) / 2
     assert tuple(image[5, 5]) == pytest.approx((half, half, full), abs=1)  # BGR

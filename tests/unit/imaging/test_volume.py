@@ -25,8 +25,14 @@ ORIENTATIONS = [
 
 def test_oblique_shuffled_uneven_series_from_files(tmp_path) -> None:
     orientation = (C30, S30, 0.0, -S30, C30, 0.0)
-    paths = write_ct_series(tmp_path, shape=(24, 48, 40), spacing=(2.5, 0.8, 0.7),
-                            orientation=orientation, uneven=True, shuffle=True)
+    paths = write_ct_series(
+        tmp_path,
+        shape=(24, 48, 40),
+        spacing=(2.5, 0.8, 0.7),
+        orientation=orientation,
+        uneven=True,
+        shuffle=True,
+    )
     datasets = [pydicom.dcmread(p) for p in sorted(paths)]  # file-name order is random
     positions = [float(ds.ImagePositionPatient[2]) for ds in datasets]
     assert positions != sorted(positions)
