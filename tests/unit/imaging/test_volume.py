@@ -7,10 +7,12 @@ import random
 import numpy as np
 import pydicom
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydicom.uid import EnhancedCTImageStorage
 
 from labelstack.imaging import ImagingError, volume_from_datasets, volumes_from_datasets
-from tests.phantoms import AXIAL, phantom_ct, write_ct_series
+from tests.phantoms import AXIAL, ct_datasets, phantom_ct, write_ct_series
 from tests.unit.imaging.conftest import load
 
 C30, S30 = np.cos(np.radians(30)), np.sin(np.radians(30))
@@ -173,3 +175,31 @@ def _enhanced_ct(hu: np.ndarray, order: list[int]) -> pydicom.Dataset:
     ds.PerFrameFunctionalGroupsSequence = frames
     ds.PixelData = np.stack(stored).tobytes()
     return ds
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    angles=st.tuples(*[st.floats(-np.pi, np.pi, allow_nan=False)] * 3),
+    spacing=st.tuples(st.floats(0.5, 6.0), st.floats(0.3, 1.5), st.floats(0.3, 1.5)),
+    seed=st.integers(0, 10_000),
+)
+def test_any_rotation_and_file_order_gives_the_same_volume(angles, spacing, seed) -> None:
+    """Property: whatever the orientation and the order of the files, the stack is recovered."""
+    rotation = _rotation(*angles)
+    orientation = tuple(np.round(np.concatenate([rotation[:, 0], rotation[:, 1]]), 6))
+    datasets = ct_datasets(shape=(6, 8, 10), spacing=spacing, orientation=orientation, seed=seed % 7)
+    random.Random(seed).shuffle(datasets)
+    for number, ds in enumerate(datasets):
+        ds.InstanceNumber = len(datasets) - number
+    volume = volume_from_datasets(datasets)
+    np.testing.assert_array_equal(volume.pixels, phantom_ct((6, 8, 10), seed % 7).astype(np.float32))
+    assert volume.spacing == pytest.approx(spacing, abs=1e-3)
+    assert volume.warnings == []
+
+
+def _rotation(a: float, b: float, c: float) -> np.ndarray:
+    ca, sa, cb, sb, cc, sc = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
+    rz = np.array([[ca, -sa, 0], [sa, ca, 0], [0, 0, 1]])
+    ry = np.array([[cb, 0, sb], [0, 1, 0], [-sb, 0, cb]])
+    rx = np.array([[1, 0, 0], [0, cc, -sc], [0, sc, cc]])
+    return rz @ ry @ rx
