@@ -94,6 +94,7 @@ class TaskDialog:
                     "unelevated no-caps data-testid=task-save")
 
     async def open(self) -> None:
+        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
         await self._type_changed()
 
@@ -210,6 +211,7 @@ class EditDialog:
                     "unelevated no-caps data-testid=edit-save")
 
     def open(self) -> None:
+        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
 
     def _changes(self) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from nicegui import ui
@@ -52,8 +53,8 @@ DUE_CELL = """
 NAME_CELL = """
     <q-td :props="props">
       <div class="text-weight-medium">{{ props.value }}</div>
-      <div v-if="props.row.description" class="text-caption text-grey-7 ellipsis"
-           style="max-width: 320px">{{ props.row.description }}</div>
+      <div v-if="props.row.description" class="text-caption text-grey-7 ellipsis-2-lines">
+        {{ props.row.description }}</div>
     </q-td>"""
 
 
@@ -140,6 +141,16 @@ def empty_state(table: ui.table, text: str, *, icon: str = "inbox") -> None:
           <q-icon name="{icon}" size="40px" class="q-mb-sm" />
           <div class="text-body1">{text}</div>
         </div>""")
+
+
+def keep_row_count(table: ui.table, count: Callable[[], int]) -> None:
+    """Server-side paging: the browser echoes its pagination back (once on mount, with
+    `rowsNumber` 0); keep the row count the server knows."""
+    def restore(_event) -> None:  # noqa: ANN001
+        if table.pagination.get("rowsNumber") != count():
+            table.pagination = {**table.pagination, "rowsNumber": count()}
+
+    table.on_pagination_change(restore)
 
 
 def loading(table: ui.table, busy: bool) -> None:

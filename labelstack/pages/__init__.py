@@ -28,8 +28,7 @@ class SignInGuard(BaseHTTPMiddleware):
 
 
 def install(fastapi_app: FastAPI) -> None:
-    from labelstack.pages import home, login, users  # noqa: F401  (registers the pages)
-    from labelstack.pages import labels, my_tasks, stats, tasks  # noqa: F401  (the workflow pages)
-    from labelstack.pages import images  # noqa: F401  (the Images page)
+    # Importing a page module registers its routes.
+    from labelstack.pages import home, images, labels, login, my_tasks, stats, tasks, users  # noqa: F401
 
     fastapi_app.add_middleware(SignInGuard)

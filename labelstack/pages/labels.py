@@ -125,6 +125,7 @@ class LabelDialog:
                     "unelevated no-caps data-testid=label-save")
 
     def open(self) -> None:
+        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
 
     async def save(self) -> None:
@@ -168,6 +169,7 @@ class AssignDialog:
                     "unelevated no-caps data-testid=assign-save")
 
     async def open(self) -> None:
+        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
         await self.picker.search()
 
@@ -208,6 +210,7 @@ class DeleteDialog:
                     "unelevated no-caps data-testid=label-delete-confirm")
 
     def open(self) -> None:
+        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
 
     async def delete(self) -> None:

@@ -8,7 +8,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from nicegui import run, ui
 
 from labelstack.components.frame import frame, signed_in_user
-from labelstack.components.workflow import date_input, duration, empty_state, loading, parse_date
+from labelstack.components.workflow import (
+    date_input,
+    duration,
+    empty_state,
+    keep_row_count,
+    loading,
+    parse_date,
+)
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
@@ -113,6 +120,7 @@ async def stats_page() -> None:
             ui.notify(exc.detail, type="negative")
             return
         audit.rows = rows
+        audit_total[0] = total
         loading(audit, False)
         audit.pagination = {"page": page, "rowsPerPage": AUDIT_PAGE, "rowsNumber": total}
         audit.update()
@@ -121,6 +129,8 @@ async def stats_page() -> None:
     until.on_value_change(load_stats)
     who.on_value_change(lambda: load_audit())
     action.on_value_change(lambda: load_audit())
+    audit_total = [0]
+    keep_row_count(audit, lambda: audit_total[0])
     audit.on("request", lambda e: load_audit(e.args["pagination"].get("page", 1)))
     await ui.context.client.connected()  # fill in after the page shows: no stale re-render
     await load_stats()

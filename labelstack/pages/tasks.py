@@ -20,6 +20,7 @@ from labelstack.components.workflow import (
     date_input,
     empty_state,
     error_text,
+    keep_row_count,
     loading,
     notify_error,
     parse_date,
@@ -34,7 +35,8 @@ from labelstack.services.errors import ServiceError
 from labelstack.services.task_queries import TaskFilter
 
 COLUMNS = [
-    {"name": "name", "label": "Task", "field": "name", "sortable": True, "align": "left"},
+    {"name": "name", "label": "Task", "field": "name", "sortable": True, "align": "left",
+     "style": "white-space: normal; min-width: 220px"},
     {"name": "type", "label": "Type", "field": "type", "align": "left"},
     {"name": "status", "label": "Status", "field": "status", "sortable": True, "align": "left"},
     {"name": "priority", "label": "Priority", "field": "priority", "sortable": True,
@@ -78,6 +80,7 @@ class View:
     page: int = 1
     page_size: int = 20
     filters: dict = field(default_factory=dict)
+    total: int = 0
 
 
 @ui.page("/tasks")
@@ -117,8 +120,8 @@ async def tasks_page() -> None:
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", selection="multiple",
                          pagination={"page": 1, "rowsPerPage": view.page_size, "rowsNumber": 0,
                                      "sortBy": view.sort_by, "descending": view.descending}) \
-            .classes("w-full").props("flat bordered loading data-testid=tasks-table "
-                                     ":rows-per-page-options=[10,20,50,100]")
+            .classes("w-full").props("flat bordered loading data-testid=tasks-table")
+        table.props["rows-per-page-options"] = [10, 20, 50, 100]
         for name, cell in (("name", NAME_CELL), ("status", STATUS_CELL),
                            ("priority", PRIORITY_CELL), ("due_date", DUE_CELL),
                            ("progress", PROGRESS_CELL), ("actions", ACTIONS_CELL)):
@@ -149,6 +152,7 @@ async def tasks_page() -> None:
         empty_state(table, "No tasks match these filters" if filtered
                     else EMPTY, icon="assignment")
         table.rows = [_row(actor, t, page.progress.get(t.id), names) for t in page.items]
+        view.total = page.total
         table.pagination = {**table.pagination, "page": view.page, "rowsPerPage": view.page_size,
                             "rowsNumber": page.total, "sortBy": view.sort_by,
                             "descending": view.descending}
@@ -190,6 +194,7 @@ async def tasks_page() -> None:
         await load()
 
     table.on("request", on_request)
+    keep_row_count(table, lambda: view.total)
     table.on("status", change_status)
     table.on("edit", edit_one)
     table.on_select(lambda: bulk.set_enabled(bool(table.selected)))

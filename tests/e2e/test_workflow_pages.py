@@ -214,3 +214,24 @@ def test_admin_sees_statistics_and_audit_trail(page: Page, live_server: LiveServ
     page.get_by_test_id("audit-filter-action").fill("label.*")
     expect(audit).to_contain_text("label.create")
     expect(audit).not_to_contain_text("task.create")
+
+
+def test_annotator_labels_images_inside_a_label_task(page: Page,
+                                                     live_server: LiveServer) -> None:
+    login(page, live_server, "annotator")
+    row = page.get_by_test_id("my-tasks-table").get_by_role("row").filter(
+        has_text="Demo: check the labels of the volumes")
+    row.get_by_role("button", name="Start").click()
+    expect(row).to_contain_text("in progress")
+    panel = page.locator("[data-testid^=label-task-]")
+    expect(panel).to_contain_text("Labels: Demo: check the labels of the volumes")
+    _pick(page, "task-label-select", "Bone")
+    panel.get_by_test_id("task-label-add").click()
+    chips = panel.locator("[data-testid^=task-label-chip-]").filter(has_text="Bone")
+    expect(chips).to_have_count(2)  # both images of the task
+    screenshot(page, "my-tasks-label-task")
+    chips.first.locator(".q-chip__icon--remove").click()
+    expect(chips).to_have_count(1)
+    row.get_by_role("button", name="Finish").click()
+    expect(row).to_contain_text("done")
+    expect(panel).to_have_count(0)

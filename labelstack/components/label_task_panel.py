@@ -1,0 +1,92 @@
+"""The annotator's side of an in-progress label task: add and remove labels on its images."""
+
+from __future__ import annotations
+
+from nicegui import run, ui
+from pydantic import ValidationError
+
+from labelstack.components.lookups import series_titles
+from labelstack.components.workflow import empty_state, error_text
+from labelstack.db.models import Task, User
+from labelstack.db.session import session_scope
+from labelstack.services import labels, task_labels, tasks
+from labelstack.services.errors import ServiceError
+from labelstack.services.task_labels import TaskLabelAdd
+
+ALL = 0
+COLUMNS = [
+    {"name": "image", "label": "Image", "field": "image", "align": "left"},
+    {"name": "labels", "label": "Labels", "field": "labels", "align": "left",
+     "style": "white-space: normal"},
+]
+LABELS_CELL = """
+    <q-td :props="props">
+      <span v-if="!props.value.length" class="text-grey-6">no labels yet</span>
+      <q-chip v-for="a in props.value" :key="a.id" dense square removable
+              :style="{borderLeft: '4px solid ' + a.color}" :data-testid="'task-label-chip-' + a.id"
+              @remove="$parent.$emit('remove', a.id)">{{ a.name }}</q-chip>
+    </q-td>"""
+
+
+async def label_task_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: ANN001
+    """Images of the task with their labels; add a label to one or all, remove one."""
+    images, rows, options = await run.io_bound(_load, actor, task)
+    with ui.card().classes("w-full gap-2 p-4").props(
+            f"flat bordered data-testid=label-task-{task.id}"):
+        ui.label(f"Labels: {task.name}").classes("text-subtitle1 font-medium")
+        with ui.row().classes("w-full items-center gap-2"):
+            label = ui.select(options, label="Label").props(
+                "outlined dense options-dense data-testid=task-label-select").classes("w-56")
+            image = ui.select({ALL: "All images of the task", **images}, value=ALL,
+                              label="Image").props(
+                "outlined dense options-dense data-testid=task-label-image").classes("w-96")
+            ui.button("Add label", icon="add", on_click=lambda: add()).props(
+                "unelevated no-caps data-testid=task-label-add")
+        error = ui.label().classes("text-negative").props("data-testid=task-label-error")
+        error.bind_visibility_from(error, "text")
+        table = ui.table(columns=COLUMNS, rows=rows, row_key="id").classes("w-full") \
+            .props("flat dense")
+        table.add_slot("body-cell-labels", LABELS_CELL)
+        empty_state(table, "This task holds no images")
+
+    async def act(change) -> None:  # noqa: ANN001
+        try:
+            with session_scope() as session:
+                change(session)
+        except (ValidationError, ServiceError) as exc:
+            error.set_text(error_text(exc))
+            return
+        await on_change()
+
+    async def add() -> None:
+        def change(session) -> None:  # noqa: ANN001
+            result = task_labels.add_task_label(session, actor=actor, task_id=task.id,
+                                                data=TaskLabelAdd(
+                                                    label_id=label.value or 0,
+                                                    series_ids=[image.value] if image.value
+                                                    else None))
+            ui.notify(f"{len(result.created)} added, {len(result.existing)} already there",
+                      type="positive")
+        await act(change)
+
+    async def remove(event) -> None:  # noqa: ANN001
+        await act(lambda session: task_labels.remove_task_label(
+            session, actor=actor, task_id=task.id, assignment_id=int(event.args)))
+
+    table.on("remove", remove)
+
+
+def _load(actor: User, task: Task) -> tuple[dict[int, str], list[dict], dict[int, str]]:
+    with session_scope() as session:
+        series_ids = [i.series_id for i in tasks.list_items(session, actor=actor,
+                                                            task_id=task.id) if i.series_id]
+        titles = series_titles(session, series_ids)
+        assigned = labels.list_assignments(session, actor=actor, task_id=task.id)
+        catalogue = {lb.id: lb for lb in labels.list_labels(session, include_archived=True)}
+    rows = [{"id": sid, "image": titles.get(sid, f"image {sid}"),
+             "labels": [{"id": a.id, "name": catalogue[a.label_id].name,
+                         "color": catalogue[a.label_id].color}
+                        for a in assigned if a.series_id == sid]}
+            for sid in series_ids]
+    options = {lb.id: lb.name for lb in catalogue.values() if not lb.archived}
+    return {sid: titles.get(sid, f"image {sid}") for sid in series_ids}, rows, options

@@ -1,0 +1,120 @@
+"""The reviewer's side of an in-progress review task: each annotation accepted or rejected."""
+
+from __future__ import annotations
+
+from nicegui import run, ui
+
+from labelstack.components.lookups import series_titles
+from labelstack.components.workflow import empty_state, error_text
+from labelstack.db.enums import ReviewResult
+from labelstack.db.models import Task, User
+from labelstack.db.session import session_scope
+from labelstack.services import annotations, labels, reviews
+from labelstack.services.errors import ServiceError
+
+REVIEW_COLUMNS = [
+    {"name": "label", "label": "Label", "field": "label", "align": "left"},
+    {"name": "image", "label": "Image", "field": "image", "align": "left"},
+    {"name": "version", "label": "Version", "field": "version", "align": "right"},
+    {"name": "result", "label": "Result", "field": "result", "align": "left"},
+    {"name": "actions", "label": "", "field": "id", "align": "right"},
+]
+REVIEW_CELLS = {
+    "label": """<q-td :props="props"><span :style="{background: props.row.color}" class="q-mr-sm"
+        style="display:inline-block;width:12px;height:12px;border-radius:3px"></span>
+        {{ props.value }}</q-td>""",
+    "result": """<q-td :props="props">
+        <q-badge v-if="props.value" :color="{accepted: 'positive', rejected: 'negative',
+                 corrected: 'orange-8'}[props.value]" :label="props.value" />
+        <span v-else class="text-grey-6">awaiting your decision</span>
+        <div v-if="props.row.comment" class="text-caption text-grey-7">{{ props.row.comment }}</div>
+      </q-td>""",
+    "actions": """<q-td :props="props" class="q-gutter-x-sm">
+        <template v-if="!props.row.result">
+          <q-btn outline dense no-caps color="positive" icon="thumb_up" label="Accept" class="q-px-sm"
+                 :data-testid="'review-accept-' + props.row.id"
+                 @click="$parent.$emit('accept', props.row.id)" />
+          <q-btn outline dense no-caps color="negative" icon="thumb_down" label="Reject" class="q-px-sm"
+                 :data-testid="'review-reject-' + props.row.id"
+                 @click="$parent.$emit('reject', props.row.id)" />
+        </template>
+      </q-td>""",
+}
+
+
+
+async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: ANN001
+    """The reviews of one in-progress review task, each accepted or rejected here."""
+    rows = await run.io_bound(review_rows, actor, task)
+    with ui.card().classes("w-full gap-2 p-4").props(f"flat bordered data-testid=review-{task.id}"):
+        ui.label(f"Review: {task.name}").classes("text-subtitle1 font-medium")
+        table = ui.table(columns=REVIEW_COLUMNS, rows=rows, row_key="id") \
+            .classes("w-full").props("flat dense")
+        for name, cell in REVIEW_CELLS.items():
+            table.add_slot(f"body-cell-{name}", cell)
+        empty_state(table, "This review task holds no annotations")
+
+    async def decide(review_id: int, result: ReviewResult, comment: str = "") -> str | None:
+        try:
+            with session_scope() as session:
+                reviews.decide_review(session, actor=actor, review_id=review_id, result=result,
+                                      comment=comment)
+        except ServiceError as exc:
+            return error_text(exc)
+        ui.notify(f"Review {result.value}", type="positive")
+        await on_change()
+        return None
+
+    async def accept(event) -> None:  # noqa: ANN001
+        problem = await decide(int(event.args), ReviewResult.accepted)
+        if problem:
+            ui.notify(problem, type="negative", multi_line=True)
+
+    def reject(event) -> None:  # noqa: ANN001
+        with ui.dialog() as dialog, ui.card().classes("w-[28rem] gap-3") \
+                .props("data-testid=reject-dialog"):
+            ui.label("Reject annotation").classes("text-h6")
+            comment = ui.textarea("What needs to change?").props(
+                "outlined autogrow autofocus data-testid=review-comment").classes("w-full")
+            error = ui.label().classes("text-negative").props("data-testid=review-error")
+
+            async def save() -> None:
+                problem = await decide(int(event.args), ReviewResult.rejected,
+                                       comment.value or "")
+                if problem:
+                    error.set_text(problem)
+                else:
+                    dialog.close()
+
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat no-caps")
+                ui.button("Reject", color="negative", on_click=save).props(
+                    "unelevated no-caps data-testid=review-reject-save")
+        dialog.on("hide", dialog.delete)
+        dialog.open()
+
+    table.on("accept", accept)
+    table.on("reject", reject)
+
+
+def review_rows(actor: User, task: Task) -> list[dict]:
+    with session_scope() as session:
+        found = reviews.list_reviews(session, actor=actor, task_id=task.id)
+        rows = []
+        drawn = {r.annotation_id: annotations.read_annotation(session, actor=actor,
+                                                              annotation_id=r.annotation_id)
+                 for r in found}
+        assignments = {a.id: a for a in labels.list_assignments(session, actor=actor,
+                                                                task_id=task.id)}
+        titles = series_titles(session, (a.series_id for a in assignments.values()))
+        names = {lb.id: lb for lb in labels.list_labels(session, include_archived=True)}
+    for review in found:
+        annotation = drawn[review.annotation_id]
+        assignment = assignments.get(annotation.label_assignment_id)
+        label = names.get(assignment.label_id) if assignment else None
+        rows.append({"id": review.id, "label": label.name if label else "?",
+                     "color": label.color if label else "#999",
+                     "image": titles.get(assignment.series_id, "") if assignment else "",
+                     "version": annotation.version, "result": review.result or "",
+                     "comment": review.comment})
+    return rows
