@@ -1,0 +1,159 @@
+"""Random sequences of task actions by random users against the real services (SQLite).
+
+Hypothesis drives create / status / assign / take / bulk edit in any order;
+after every step the database must still satisfy every task rule, a refused
+action must have changed nothing, and each accepted one left one audit event.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from sqlmodel import Session, SQLModel, col, func, select
+
+from labelstack.db.enums import TaskStatus, TaskType
+from labelstack.db.models import AuditEvent, Task, TaskItem, User
+from labelstack.db.session import make_engine
+from labelstack.services import task_edits, tasks
+from labelstack.services.errors import ServiceError
+from labelstack.services.task_edits import BulkTaskUpdate, TaskChanges, TaskUpdate
+from labelstack.services.task_rules import ACTIVE, FLOW, ROLE_FOR_TYPE
+from labelstack.services.tasks import TaskCreate
+from tests.integration.workflow import task_helpers as h
+
+S = TaskStatus
+USERS = ["admin", "ann1", "ann2", "rev"]
+ROLES = {"admin": "admin", "ann1": "annotator", "ann2": "annotator", "rev": "reviewer"}
+TASK_ACTIONS = ("task.create", "task.update", "task.status", "task.take")
+
+
+class TaskMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self._dir = TemporaryDirectory()
+        self.engine = make_engine(f"sqlite:///{Path(self._dir.name) / 'fuzz.db'}")
+        SQLModel.metadata.create_all(self.engine)
+        with self._session() as s:
+            self.users = {n: User(email=f"{n}@x.org", password_hash="-", roles=ROLES[n])
+                          for n in USERS}
+            s.add_all(self.users.values())
+            s.commit()
+            self.images = h.images(s, 3)
+            self.label = h.label(s).id
+            self.work = h.annotation(s, h.assignment(s, self.label, self.images[0]).id,
+                                     self.users["ann1"].id).id
+        self.task_ids: list[int] = []
+        self.accepted = 0
+
+    def teardown(self) -> None:
+        self.engine.dispose()
+        self._dir.cleanup()
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def _do(self, action) -> None:  # noqa: ANN001
+        """Run one service call in its own session, as a request would."""
+        before = self._snapshot()
+        try:
+            with self._session() as s:
+                action(s)
+        except ServiceError:
+            assert self._snapshot() == before, "a refused action changed something"
+            return
+        after = self._snapshot()
+        for task_id, (status, _, version) in after.items():
+            if task_id in before and before[task_id] != after[task_id]:
+                old_status, _, old_version = before[task_id]
+                assert status == old_status or status in FLOW[S(old_status)]
+                assert version > old_version, "every change bumps the row version"
+        self.accepted += 1
+
+    def _snapshot(self) -> dict[int, tuple[str, int | None, int]]:
+        with self._session() as s:
+            return {t.id: (t.status, t.assignee_id, t.row_version)
+                    for t in s.exec(select(Task)).all()}
+
+    @rule(kind=st.sampled_from(list(TaskType)), assignee=st.sampled_from([None, *USERS]),
+          image=st.integers(0, 2), actor=st.sampled_from(USERS))
+    def create(self, kind: TaskType, assignee: str | None, image: int, actor: str) -> None:
+        items = {TaskType.label: {"series_ids": [self.images[image]]},
+                 TaskType.annotation: {"series_ids": [self.images[image]],
+                                       "label_ids": [self.label]},
+                 TaskType.review: {"annotation_ids": [self.work]}}[kind]
+        data = TaskCreate(type=kind, name="t", **items,
+                          assignee_id=self.users[assignee].id if assignee else None)
+
+        def action(s: Session) -> None:
+            self.task_ids.append(tasks.create_task(s, actor=self.users[actor], data=data).id)
+        self._do(action)
+
+    @precondition(lambda self: self.task_ids)
+    @rule(data=st.data(), actor=st.sampled_from(USERS), new=st.sampled_from(list(S)))
+    def status(self, data: st.DataObject, actor: str, new: S) -> None:
+        task_id = data.draw(st.sampled_from(self.task_ids))
+        self._do(lambda s: tasks.set_status(s, actor=self.users[actor], task_id=task_id,
+                                            status=new))
+
+    @precondition(lambda self: self.task_ids)
+    @rule(data=st.data(), actor=st.sampled_from(USERS),
+          assignee=st.sampled_from([None, *USERS]))
+    def assign(self, data: st.DataObject, actor: str, assignee: str | None) -> None:
+        task_id = data.draw(st.sampled_from(self.task_ids))
+        change = TaskUpdate(assignee_id=self.users[assignee].id if assignee else None)
+        self._do(lambda s: task_edits.update_task(s, actor=self.users[actor], task_id=task_id,
+                                                  data=change))
+
+    @precondition(lambda self: self.task_ids)
+    @rule(data=st.data(), actor=st.sampled_from(USERS))
+    def take(self, data: st.DataObject, actor: str) -> None:
+        task_id = data.draw(st.sampled_from(self.task_ids))
+        self._do(lambda s: tasks.take_task(s, actor=self.users[actor], task_id=task_id))
+
+    @precondition(lambda self: len(self.task_ids) > 1)
+    @rule(data=st.data(), assignee=st.sampled_from([None, "ann1", "rev"]))
+    def bulk_assign(self, data: st.DataObject, assignee: str | None) -> None:
+        ids = data.draw(st.lists(st.sampled_from(self.task_ids), min_size=2, unique=True))
+        change = BulkTaskUpdate(ids=ids, changes=TaskChanges(
+            assignee_id=self.users[assignee].id if assignee else None))
+        self._do(lambda s: task_edits.bulk_update_tasks(s, actor=self.users["admin"],
+                                                        data=change))
+
+    @invariant()
+    def rules_hold(self) -> None:
+        with self._session() as s:
+            for task in s.exec(select(Task)).all():
+                if task.status in (S.open, S.in_progress, S.done):
+                    assert task.assignee_id is not None, f"{task.status} without assignee"
+                if task.status == S.unassigned:
+                    assert task.assignee_id is None
+                if task.assignee_id is not None:
+                    roles = s.get(User, task.assignee_id).role_set
+                    assert str(ROLE_FOR_TYPE[TaskType(task.type)]) in roles
+                if task.type == TaskType.review:
+                    assert task.assignee_id != self.users["ann1"].id  # the author of the work
+            for column in (TaskItem.series_id, TaskItem.label_assignment_id,
+                           TaskItem.annotation_id):
+                clash = s.exec(select(Task.type, column, func.count())
+                               .join(Task, col(Task.id) == TaskItem.task_id)
+                               .where(col(Task.status).in_(ACTIVE), col(column).is_not(None))
+                               .group_by(Task.type, column).having(func.count() > 1)).all()
+                assert not clash, f"an item sits in two active tasks: {clash}"
+
+    @invariant()
+    def one_event_per_accepted_change(self) -> None:
+        with self._session() as s:
+            events = s.exec(select(func.count()).select_from(AuditEvent)
+                            .where(col(AuditEvent.action).in_(TASK_ACTIONS))).one()
+            changed = sum(t.row_version - 1 for t in s.exec(select(Task)).all())
+            assert events == changed + len(self.task_ids)
+
+
+TaskMachine.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=25, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+test_task_machine = TaskMachine.TestCase
