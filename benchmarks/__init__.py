@@ -51,4 +51,6 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 
 
 def _number(value: float) -> str:
+    if value < 0.001:
+        return "<0.001"
     return f"{value:.3f}" if value < 1 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
