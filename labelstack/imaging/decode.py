@@ -27,21 +27,11 @@ def decode_frames(ds: pydicom.Dataset) -> np.ndarray:
     if not syntax.is_compressed:
         _check_length(ds)
     try:
-        arr, properties = get_decoder(syntax).as_array(ds, as_rgb=False)
-        if properties.get("photometric_interpretation") in ("YBR_FULL", "YBR_FULL_422"):
-            arr = _ybr_full_to_rgb(arr)
+        return _decode(ds, syntax)
+    except ImagingError:
+        raise
     except Exception as exc:  # pydicom and the plugins raise many types; the user needs one
         raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
-    frames = get_nr_frames(ds, warn=False)
-    samples = int(ds.get("SamplesPerPixel", 1))
-    arr = arr.reshape((frames, int(ds.Rows), int(ds.Columns)) + ((3,) if samples == 3 else ()))
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
-    if photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(arr, _little_endian_palette(ds))
-        return _to_uint8(rgb, 8 * rgb.dtype.itemsize)
-    if samples == 3:
-        return _to_uint8(arr, int(ds.get("BitsStored", 8)))
-    return _rescale(arr, ds)
 
 
 def check_decodable(ds: pydicom.Dataset) -> None:
@@ -56,6 +46,22 @@ def check_decodable(ds: pydicom.Dataset) -> None:
         get_decoder(_syntax(ds)).as_array(ds, index=0, as_rgb=False)
     except Exception as exc:
         raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
+
+
+def _decode(ds: pydicom.Dataset, syntax: UID) -> np.ndarray:
+    arr, properties = get_decoder(syntax).as_array(ds, as_rgb=False)
+    if properties.get("photometric_interpretation") in ("YBR_FULL", "YBR_FULL_422"):
+        arr = _ybr_full_to_rgb(arr)
+    frames = get_nr_frames(ds, warn=False)
+    samples = int(ds.get("SamplesPerPixel", 1))
+    arr = arr.reshape((frames, int(ds.Rows), int(ds.Columns)) + ((3,) if samples == 3 else ()))
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
+    if photometric == "PALETTE COLOR":
+        rgb = apply_color_lut(arr, _little_endian_palette(ds))
+        return _to_uint8(rgb, 8 * rgb.dtype.itemsize)
+    if samples == 3:
+        return _to_uint8(arr, int(ds.get("BitsStored", 8)))
+    return _rescale(arr, ds)
 
 
 def _check_header(ds: pydicom.Dataset) -> UID:

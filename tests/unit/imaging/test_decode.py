@@ -317,3 +317,11 @@ def test_bad_input_is_rejected_with_a_reason(make, reason: str) -> None:
 )
 def test_good_files_pass_the_import_check(name: str) -> None:
     check_decodable(load(name))
+
+
+def test_palette_without_lookup_table_is_a_clear_error() -> None:
+    ds = load("OBXXXX1A.dcm")
+    for colour in ("Red", "Green", "Blue"):
+        delattr(ds, f"{colour}PaletteColorLookupTableDescriptor")
+    with pytest.raises(ImagingError, match="cannot decode pixel data"):
+        decode_frames(ds)
