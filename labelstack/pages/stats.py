@@ -95,6 +95,7 @@ async def stats_page() -> None:
                          pagination={"page": 1, "rowsPerPage": AUDIT_PAGE, "rowsNumber": 0}) \
             .classes("w-full").props("flat bordered dense loading data-testid=audit-table")
         audit.add_slot("body-cell-details", DETAILS_CELL)
+        audit.props["rows-per-page-options"] = [AUDIT_PAGE]
         empty_state(audit, "No events match", icon="history")
 
     async def load_stats() -> None:

@@ -69,7 +69,7 @@ def test_admin_labels_assigns_and_runs_a_task(page: Page, live_server: LiveServe
     expect(row.locator("td").nth(2)).not_to_have_text("0")
 
     page.goto(f"{live_server.url}/tasks")
-    expect(page.get_by_test_id("tasks-table")).to_contain_text("Demo: outline the lungs")
+    expect(page.get_by_test_id("tasks-table")).to_contain_text("Demo: outline")
     page.get_by_test_id("tasks-new").click()
     dialog = page.get_by_test_id("task-dialog")
     _pick(page, "task-type", "Annotation")
@@ -111,7 +111,7 @@ def test_admin_labels_assigns_and_runs_a_task(page: Page, live_server: LiveServe
     page.get_by_role("option", name="urgent", exact=True).click()
     _close_menus(page)
     expect(table).to_contain_text(task)
-    expect(table).not_to_contain_text("Demo: outline the lungs")
+    expect(table).not_to_contain_text("Demo: outline")
     screenshot(page, "tasks-filtered")
 
     page.goto(f"{live_server.url}/my-tasks")  # an admin without the annotator role
@@ -148,6 +148,19 @@ def test_status_actions_offer_only_allowed_states(page: Page, live_server: LiveS
     dialog.get_by_test_id("task-name").fill(_unique("Nothing in it"))
     dialog.get_by_test_id("task-save").click()
     expect(dialog.get_by_test_id("task-error")).to_contain_text("at least one item")
+    dialog.get_by_role("button", name="Cancel").click()
+
+    row = table.get_by_role("row").filter(has_text="Demo: outline the lungs")
+    row.locator("[data-testid^=task-edit-]").click()
+    edit = page.get_by_test_id("task-edit-dialog")
+    edit.get_by_test_id("edit-name").fill("Demo: outline both lungs")
+    edit.get_by_test_id("edit-save").click()
+    expect(edit).to_be_hidden()
+    expect(table).to_contain_text("Demo: outline both lungs")
+
+    page.get_by_test_id("tasks-search").fill("no task is called this")
+    expect(table.get_by_test_id("empty-state")).to_contain_text("No tasks match these filters")
+    screenshot(page, "tasks-empty-filter")
 
 
 def test_annotator_takes_an_available_task(page: Page, live_server: LiveServer) -> None:
