@@ -49,11 +49,11 @@ class Volume:
 
 
 def volume_from_datasets(datasets: Sequence[pydicom.Dataset]) -> Volume:
-    """The main stack of a series (see ``volumes_from_datasets``)."""
-    return volumes_from_datasets(datasets)[0]
+    """The main stack of a series (see ``volumes_from_datasets``); only it is decoded."""
+    return volumes_from_datasets(datasets, main_only=True)[0]
 
 
-def volumes_from_datasets(datasets: Sequence[pydicom.Dataset]) -> list[Volume]:
+def volumes_from_datasets(datasets: Sequence[pydicom.Dataset], *, main_only: bool = False) -> list[Volume]:
     """Group one series' instances into stacks, main stack first; the rest carry a warning."""
     if not datasets:
         raise ImagingError("no images in this series")
@@ -65,12 +65,12 @@ def volumes_from_datasets(datasets: Sequence[pydicom.Dataset]) -> list[Volume]:
         for g in sorted(range(len(groups)), key=lambda g: (groups[g][0].localizer, -len(groups[g]), g))
     ]
     decoded: dict[int, np.ndarray] = {}
-    volumes = [_build(group, datasets, decoded) for group in groups]
+    volumes = [_build(group, datasets, decoded) for group in groups[: 1 if main_only else None]]
     head = groups[0][0]
-    for group, vol in zip(groups[1:], volumes[1:], strict=True):
+    for group, vol in zip(groups[1:], volumes[1:], strict=False):
         vol.warnings.append(f"split off from the main stack: {_why_split(group[0], head)}")
-    if len(volumes) > 1:
-        volumes[0].warnings.append(f"{len(volumes) - 1} other stack(s) in this series shown separately")
+    if len(groups) > 1:
+        volumes[0].warnings.append(f"{len(groups) - 1} other stack(s) in this series shown separately")
     return volumes
 
 

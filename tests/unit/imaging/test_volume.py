@@ -203,3 +203,13 @@ def _rotation(a: float, b: float, c: float) -> np.ndarray:
     ry = np.array([[cb, 0, sb], [0, 1, 0], [-sb, 0, cb]])
     rx = np.array([[1, 0, 0], [0, cc, -sc], [0, sc, cc]])
     return rz @ ry @ rx
+
+
+def test_main_stack_opens_even_if_a_split_off_image_is_broken(ct_series) -> None:
+    localizer = ct_series(shape=(1, 40, 32), orientation=(0, 1, 0, 0, 0, -1))[0]
+    localizer.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    localizer.PixelData = localizer.PixelData[:100]
+    datasets = [localizer, *ct_series(shape=(5, 16, 16))]
+    assert volume_from_datasets(datasets).pixels.shape == (5, 16, 16)  # only the main stack is decoded
+    with pytest.raises(ImagingError, match="truncated pixel data"):
+        volumes_from_datasets(datasets)
