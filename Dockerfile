@@ -44,7 +44,6 @@ RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("/src/pyprojec
 # Then the package itself, from the checkout.
 COPY . /src
 RUN pip install --no-deps /src \
- && python3 -m compileall -q /opt/venv/lib \
  && labelstack --help >/dev/null
 
 # -------------------------------------------------------------- runtime stage
