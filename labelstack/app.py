@@ -14,10 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from labelstack.config import Settings, SettingsError
 from labelstack.db import session as db_session
 from labelstack.db.migrate import upgrade
+from labelstack.services import images
 
 
 def prepare(settings: Settings) -> None:
-    """Create/verify the data dir, reach the database, migrate it to head."""
+    """Create/verify the data dir, reach the database, migrate it to head, point the
+    image services at this data dir."""
     data_dir = settings.prepare_data_dir()
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(data_dir / "sessions"))
     url = settings.resolved_database_url
@@ -32,6 +34,7 @@ def prepare(settings: Settings) -> None:
             "Check LABELSTACK_DATABASE_URL."
         ) from None
     upgrade(url)
+    images.configure(settings)
 
 
 def run(settings: Settings, *, host: str, port: int) -> None:

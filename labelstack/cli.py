@@ -157,8 +157,7 @@ def import_images(
     from labelstack.services import images
     from labelstack.services.image_sources import sources_from_paths
 
-    settings = _prepared(data_dir)
-    images.configure(settings)
+    _prepared(data_dir)
     with session_scope() as session:
         report = images.import_dicom(session, actor=None, sources=sources_from_paths(paths))
     for item in report.items:

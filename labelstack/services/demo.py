@@ -12,6 +12,7 @@ from labelstack.config import Settings
 from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
 from labelstack.db.models import LabelAssignment, Series, Task, User
 from labelstack.services import labels, tasks, users
+from labelstack.services.demo_images import seed_demo_images
 from labelstack.services.labels import AssignmentCreate, LabelCreate
 from labelstack.services.tasks import TaskCreate
 
@@ -33,12 +34,7 @@ def seed_demo(session: Session, settings: Settings) -> list[tuple[str, str, str]
         if session.exec(select(User).where(User.email == email)).first() is None:
             users.create_user(session, actor=None, data=users.UserCreate(
                 email=email, password=password, name=name, roles=[role]))
-    try:
-        from labelstack.services.demo_images import seed_demo_images
-    except ImportError:  # the images part of the demo is optional
-        pass
-    else:
-        seed_demo_images(session, settings)
+    seed_demo_images(session, settings)
     seed_demo_workflow(session)
     return [(role.value, email, password) for role, email, password, _ in DEMO_USERS]
 
