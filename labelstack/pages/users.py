@@ -35,7 +35,7 @@ def users_page() -> None:
                 "outlined dense clearable data-testid=users-search").classes("w-72")
             ui.space()
             ui.button("Add user", icon="person_add", on_click=lambda: UserDialog(actor, None,
-                      on_saved=refresh).open()).props("unelevated data-testid=users-add")
+                      on_saved=refresh).open()).props("unelevated no-caps data-testid=users-add")
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=20) \
             .classes("w-full").props("flat bordered data-testid=users-table")
         table.add_slot("body-cell-roles", """
@@ -99,8 +99,8 @@ class UserDialog:
             self.active.set_visibility(user is not None)
             self.error = ui.label().classes("text-negative").props("data-testid=user-error")
             with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=self.dialog.close).props("flat")
-                ui.button("Save", on_click=self.save).props("unelevated data-testid=user-save")
+                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
+                ui.button("Save", on_click=self.save).props("unelevated no-caps data-testid=user-save")
 
     def open(self) -> None:
         self.dialog.open()
