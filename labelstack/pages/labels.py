@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from nicegui import run, ui
 from pydantic import ValidationError
 
@@ -13,7 +11,7 @@ from labelstack.components.workflow import empty_state, error_text, loading
 from labelstack.db.enums import Role
 from labelstack.db.models import Label, User
 from labelstack.db.session import session_scope
-from labelstack.services import annotations, labels
+from labelstack.services import labels
 from labelstack.services.errors import ServiceError
 from labelstack.services.labels import AssignmentCreate, LabelCreate, LabelUpdate
 
@@ -90,13 +88,10 @@ async def labels_page() -> None:
 def _rows(actor: User, include_archived: bool) -> list[dict]:
     with session_scope() as session:
         found = labels.list_labels(session, include_archived=include_archived)
-        assignments = labels.list_assignments(session, actor=actor)
-        drawn = annotations.list_annotations(session, actor=actor)
-    label_of = {a.id: a.label_id for a in assignments}
-    images = Counter(a.label_id for a in assignments)
-    drawings = Counter(label_of.get(a.label_assignment_id) for a in drawn)
+        counts = labels.usage_counts(session, actor=actor)
     return [{"id": lb.id, "name": lb.name, "color": lb.color, "description": lb.description,
-             "archived": lb.archived, "images": images[lb.id], "annotations": drawings[lb.id]}
+             "archived": lb.archived, "images": counts.get(lb.id, (0, 0))[0],
+             "annotations": counts.get(lb.id, (0, 0))[1]}
             for lb in found]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -117,6 +118,24 @@ def list_labels(session: Session, *, include_archived: bool = False) -> list[Lab
     if not include_archived:
         query = query.where(col(Label.archived).is_(False))
     return list(session.exec(query).all())
+
+
+def usage_counts(session: Session, *, actor: User) -> dict[int, tuple[int, int]]:
+    """label id → (images it is assigned to, annotations drawn with it), for every label.
+
+    One grouped query, so the admin's label list does not load every assignment and
+    annotation just to count them.
+    """
+    require_role(actor, Role.admin)
+    rows = session.exec(
+        select(Label.id, func.count(sa.distinct(LabelAssignment.id)),
+               func.count(sa.distinct(Annotation.id)))
+        .select_from(Label)
+        .join(LabelAssignment, col(LabelAssignment.label_id) == Label.id, isouter=True)
+        .join(Annotation, col(Annotation.label_assignment_id) == LabelAssignment.id,
+              isouter=True)
+        .group_by(col(Label.id))).all()
+    return {label_id: (images, drawn) for label_id, images, drawn in rows}
 
 
 def assign_label(session: Session, *, actor: User, data: AssignmentCreate) -> AssignResult:

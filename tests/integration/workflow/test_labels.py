@@ -7,6 +7,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from labelstack.db.models import AuditEvent, LabelAssignment
+from labelstack.services import labels
+from labelstack.services.errors import Forbidden
 from tests.integration.workflow import task_helpers as h
 
 API = "/api/v1"
@@ -147,3 +149,18 @@ def test_delete_free_assignment(client: TestClient, session: Session, admin) -> 
     assert client.delete(f"{API}/label-assignments/{pair.id}", headers=admin).status_code == 404
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "label.unassign")).one()
     assert event.entity_id == pair.id and event.details["series_id"] == s1
+
+
+def test_usage_counts_images_and_annotations_per_label(session: Session, make_user) -> None:
+    admin, author = make_user("admin"), make_user("annotator")
+    s1, s2 = h.images(session, 2)
+    lung, heart, unused = h.label(session), h.label(session), h.label(session)
+    lung_1, lung_2 = h.assignment(session, lung.id, s1), h.assignment(session, lung.id, s2)
+    heart_1 = h.assignment(session, heart.id, s1)
+    for pair in (lung_1, lung_1, lung_2):
+        h.annotation(session, pair.id, author.id)
+    h.annotation(session, heart_1.id, author.id, saved=False)
+    counts = labels.usage_counts(session, actor=admin)
+    assert counts == {lung.id: (2, 3), heart.id: (1, 1), unused.id: (0, 0)}
+    with pytest.raises(Forbidden):
+        labels.usage_counts(session, actor=author)
