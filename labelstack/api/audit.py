@@ -37,9 +37,12 @@ def list_events(session: SessionDep, actor: AdminUser, actor_id: int | None = No
                 entity_type: str | None = None, entity_id: int | None = None,
                 since: datetime | None = None, until: datetime | None = None,
                 limit: int = Query(100, ge=1, le=audit_log.MAX_PAGE),
-                offset: int = Query(0, ge=0)) -> AuditPage:
+                offset: int = Query(0, ge=0),
+                order: audit_log.Order = Query("oldest", description="`newest` first or "
+                                               "`oldest` first")) -> AuditPage:
     events, total = audit_log.list_events(
         session, actor=actor, actor_id=actor_id, action=action, entity_type=entity_type,
-        entity_id=entity_id, since=since, until=until, limit=limit, offset=offset)
+        entity_id=entity_id, since=since, until=until, limit=limit, offset=offset,
+        order=order)
     return AuditPage(items=[AuditEventPublic.model_validate(e, from_attributes=True)
                             for e in events], total=total, limit=limit, offset=offset)

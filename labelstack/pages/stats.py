@@ -159,20 +159,15 @@ def _stat_rows(actor: User, start: date | None, end: date | None) -> list[dict]:
 
 def _audit_rows(actor: User, people: dict[int, str], actor_id: int | None, action: str | None,
                 page: int) -> tuple[list[dict], int]:
-    """Newest first: page 1 is the end of the service's oldest-first order."""
+    """One page of the trail, newest first."""
     with session_scope() as session:
-        _, total = audit_log.list_events(session, actor=actor, actor_id=actor_id,
-                                         action=action, limit=1)
-        end = max(0, total - (page - 1) * AUDIT_PAGE)
-        start = max(0, end - AUDIT_PAGE)
-        events, _ = audit_log.list_events(session, actor=actor, actor_id=actor_id, action=action,
-                                          offset=start, limit=max(1, end - start))
-    if end == 0:
-        events = []
+        events, total = audit_log.list_events(session, actor=actor, actor_id=actor_id,
+                                              action=action, offset=(page - 1) * AUDIT_PAGE,
+                                              limit=AUDIT_PAGE, order="newest")
     rows = [{"id": e.id, "time": e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
              "actor": people.get(e.actor_id, "system") if e.actor_id else "system",
              "action": e.action,
              "entity": f"{e.entity_type} {e.entity_id}" if e.entity_id else e.entity_type,
              "details": json.dumps(e.details, default=str)[:500]}
-            for e in reversed(events)]
+            for e in events]
     return rows, total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -13,20 +14,24 @@ from labelstack.services.errors import InvalidInput
 from labelstack.services.security import require_role
 
 MAX_PAGE = 500
+Order = Literal["newest", "oldest"]
 
 
 def list_events(session: Session, *, actor: User, actor_id: int | None = None,
                 action: str | None = None, entity_type: str | None = None,
                 entity_id: int | None = None, since: datetime | None = None,
-                until: datetime | None = None, limit: int = 100,
-                offset: int = 0) -> tuple[list[AuditEvent], int]:
-    """One page of events, oldest first, and the total matching.
+                until: datetime | None = None, limit: int = 100, offset: int = 0,
+                order: Order = "oldest") -> tuple[list[AuditEvent], int]:
+    """One page of events, oldest or newest first, and the total matching.
 
-    `action` matches exactly, or by prefix when it ends in `.*` (`task.*`).
+    `action` matches exactly, or by prefix when it ends in `.*` (`task.*`). Ordering in
+    the query lets a "recent activity" view page from the newest event with one query.
     """
     require_role(actor, Role.admin)
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise InvalidInput(f"limit must be 1..{MAX_PAGE} and offset ≥ 0")
+    if order not in ("newest", "oldest"):
+        raise InvalidInput(f"order must be 'newest' or 'oldest', not {order!r}")
     query = select(AuditEvent)
     if actor_id is not None:
         query = query.where(AuditEvent.actor_id == actor_id)
@@ -42,6 +47,7 @@ def list_events(session: Session, *, actor: User, actor_id: int | None = None,
     if until is not None:
         query = query.where(AuditEvent.created_at < until)
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
-    page = session.exec(query.order_by(AuditEvent.created_at, AuditEvent.id)
+    keys = (col(AuditEvent.created_at), col(AuditEvent.id))
+    page = session.exec(query.order_by(*(k.desc() if order == "newest" else k for k in keys))
                         .offset(offset).limit(limit)).all()
     return list(page), int(total)

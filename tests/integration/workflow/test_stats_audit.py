@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, Review
 from labelstack.db.types import utcnow
-from labelstack.services import reviews, revisions, tasks
+from labelstack.services import audit_log, reviews, revisions, tasks
+from labelstack.services.errors import InvalidInput
 from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
     annotation_task,
     blob,
@@ -76,6 +77,24 @@ def test_audit_events_filters_and_paging(client: TestClient, worked, token_for) 
     for user in (ann, reviewer):
         assert client.get(url, headers=token_for(user)).status_code == 403
     assert client.get(url).status_code == 401
+
+
+
+def test_audit_events_newest_or_oldest_first(client: TestClient, session: Session, worked,
+                                             token_for) -> None:
+    admin = worked[0]
+    url, headers = "/api/v1/audit-events", token_for(admin)
+    oldest = client.get(url, params={"order": "oldest"}, headers=headers).json()
+    assert oldest == client.get(url, headers=headers).json()  # the default
+    newest = client.get(url, params={"order": "newest"}, headers=headers).json()
+    assert newest["total"] == oldest["total"] > 3
+    assert newest["items"] == oldest["items"][::-1]
+    page = client.get(url, params={"order": "newest", "limit": 2, "offset": 1},
+                      headers=headers).json()
+    assert page["items"] == newest["items"][1:3]
+    assert client.get(url, params={"order": "random"}, headers=headers).status_code == 422
+    with pytest.raises(InvalidInput):
+        audit_log.list_events(session, actor=admin, order="random")  # type: ignore[arg-type]
 
 
 def test_statistics_match_the_work(client: TestClient, worked, token_for) -> None:
