@@ -6,10 +6,13 @@ script or an AI pre-annotation can read and write them with numpy alone.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from labelstack.annotation.codec import mask_to_npy
 from labelstack.api.annotation_schemas import (
@@ -19,7 +22,7 @@ from labelstack.api.annotation_schemas import (
 )
 from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
 from labelstack.services import annotations, history, reviews, revisions, task_items
-from labelstack.services.errors import InvalidInput
+from labelstack.services.errors import InvalidInput, TooLarge
 
 router = APIRouter(tags=["annotations"])
 
@@ -106,8 +109,14 @@ async def upload_revision(request: Request, response: Response, session: Session
                           row_version: int | None = Query(None, description="refuse if the "
                                                           "annotation changed since")
                           ) -> SaveResponse:
-    """Save a new revision from a `.npy` mask; identical content is not saved again."""
-    data, form_seconds = await _read_upload(request)
+    """Save a new revision from a `.npy` mask; identical content is not saved again.
+
+    A body larger than the image's z·y·x bytes plus a small header allowance is refused
+    with 413 before it is read in full.
+    """
+    limit = await run_in_threadpool(lambda: revisions.upload_limit(
+        session, actor=actor, annotation_id=annotation_id))
+    data, form_seconds = await _read_upload(request, limit)
     result = await run_in_threadpool(
         lambda: revisions.save_npy(session, actor=actor, annotation_id=annotation_id, data=data,
                                    time_spent=time_spent if form_seconds is None else form_seconds,
@@ -128,11 +137,15 @@ def assignment_history(session: SessionDep, actor: CurrentUser,
     return [VersionHistoryPublic.of(h) for h in found]
 
 
-async def _read_upload(request: Request) -> tuple[bytes, float | None]:
+async def _read_upload(request: Request, limit: int) -> tuple[bytes, float | None]:
     """The `.npy` bytes (raw body or multipart `file`) and a `time_spent` form field, if any."""
+    body = await _read_body(request, limit)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        return await request.body(), None
-    form = await request.form()
+        return body, None
+    try:
+        form = await MultiPartParser(request.headers, _replay(body)).parse()
+    except MultiPartException as exc:
+        raise InvalidInput(f"bad multipart upload: {exc.message}") from None
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise InvalidInput("multipart upload needs a `file` part holding the .npy mask")
@@ -141,3 +154,24 @@ async def _read_upload(request: Request) -> tuple[bytes, float | None]:
         return await upload.read(), float(seconds) if isinstance(seconds, str) else None
     except ValueError:
         raise InvalidInput("time_spent must be a number of seconds") from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as its declared or received size passes `limit`."""
+    too_large = TooLarge(f"upload larger than {limit} bytes: a mask for this image is z·y·x "
+                         "bytes (bool or uint8) plus a small .npy header", limit=limit)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _replay(body: bytes) -> AsyncGenerator[bytes, None]:
+    """The body already read, as the stream the multipart parser expects."""
+    yield body

@@ -30,6 +30,12 @@ class NotFound(ServiceError):
     status_code = 404
 
 
+class TooLarge(ServiceError):
+    """A request body bigger than what it could legitimately hold."""
+
+    status_code = 413
+
+
 class Conflict(ServiceError):
     """An illegal state change or a concurrent edit; `extra` may say what is allowed."""
 

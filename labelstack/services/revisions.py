@@ -33,6 +33,8 @@ from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 
 # Active time a single save may claim: longer gaps are idle time, not work.
 MAX_SECONDS_PER_SAVE = 4 * 3600.0
+# Room beyond one byte per voxel for the .npy header (at most 64 KiB) and multipart framing.
+UPLOAD_ALLOWANCE = 64 * 1024
 _EDITABLE = {AnnotationStatus.draft, AnnotationStatus.submitted}
 
 
@@ -42,6 +44,18 @@ class SaveResult:
     reason: str | None
     annotation: Annotation
     revision: AnnotationRevision | None
+
+
+def upload_limit(session: Session, *, actor: User, annotation_id: int) -> int:
+    """The most bytes a `.npy` upload for this annotation may have: z·y·x + allowance.
+
+    A bool or uint8 mask takes one byte per voxel, so anything larger cannot be a
+    valid mask; the API reads at most this much instead of any body it is sent. The
+    same checks as a save come first, so a caller who may not save learns nothing more.
+    """
+    annotation = annotations.get_annotation(session, annotation_id)
+    _require_saver(session, actor=actor, annotation=annotation)
+    return math.prod(annotations.expected_shape(session, annotation)) + UPLOAD_ALLOWANCE
 
 
 def save_npy(session: Session, *, actor: User, annotation_id: int, data: bytes,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from labelstack.db.enums import AnnotationStatus, TaskStatus
-from labelstack.db.models import Annotation, Task, TaskItem
+from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem
 from labelstack.services import annotations, revisions, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.revisions import MAX_SECONDS_PER_SAVE
@@ -153,6 +153,30 @@ def test_upload_and_download_npy(client: TestClient, session, team, token_for) -
     assert mask.headers["content-type"] == "application/octet-stream"
     assert np.array_equal(np.load(io.BytesIO(mask.content)), blob(size=4))
     assert client.get(f"{url}/3/mask", headers=headers).status_code == 404
+
+
+def test_uploads_larger_than_any_mask_get_413_before_parsing(client: TestClient, session, team,
+                                                             token_for) -> None:
+    admin, ann, _ = team
+    target = _only(session, annotation_task(session, admin, ann, [make_assignment(session)]))
+    url, headers = f"/api/v1/annotations/{target.id}/revisions", token_for(ann)
+    limit = math.prod(SHAPE) + revisions.UPLOAD_ALLOWANCE
+    too_big = b"\0" * (limit + 1)
+
+    def chunked():  # no Content-Length: the size is counted as the body arrives
+        yield too_big[:1000]
+        yield too_big[1000:]
+
+    for kwargs in ({"content": too_big}, {"content": chunked()},
+                   {"files": {"file": ("m.npy", too_big)}}):
+        r = client.post(url, headers=headers, **kwargs)
+        assert r.status_code == 413, r.text
+        assert "z·y·x" in r.json()["detail"] and r.json()["limit"] == limit
+    at_limit = client.post(url, content=too_big[:limit], headers=headers)  # read, then parsed
+    assert at_limit.status_code == 422 and "not a readable .npy" in at_limit.json()["detail"]
+    assert session.exec(select(AnnotationRevision)).all() == []
+    stranger = token_for(team[2])
+    assert client.post(url, content=too_big, headers=stranger).status_code == 403
 
 
 @pytest.mark.parametrize("body,message", [
