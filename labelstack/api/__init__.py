@@ -3,10 +3,9 @@
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from labelstack.api import annotations, audit, auth, comments, health, reviews, stats, users
+from labelstack.api import annotations, audit, auth, comments, dicom, health, reviews, series, stats, users
 from labelstack.api import labels as labels_api
 from labelstack.api import tasks as tasks_api
-from labelstack.api import dicom, series
 from labelstack.services.errors import ServiceError
 
 API_PREFIX = "/api/v1"

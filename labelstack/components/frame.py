@@ -51,12 +51,12 @@ def signed_in_user(*roles: Role) -> User | None:
         ui.navigate.to("/login")
         return None
     if roles and not has_role(user, *roles):
-        with frame("No access", user=user):
-            with ui.card().classes("mx-auto mt-12 p-8 items-center").props("data-testid=forbidden"):
-                ui.icon("lock", size="48px").classes("text-grey-6")
-                ui.label("You do not have access to this page.").classes("text-h6")
-                wanted = " or ".join(str(r) for r in roles)
-                ui.label(f"It needs the {wanted} role.").classes("text-grey-7")
+        with frame("No access", user=user), \
+                ui.card().classes("mx-auto mt-12 p-8 items-center").props("data-testid=forbidden"):
+            ui.icon("lock", size="48px").classes("text-grey-6")
+            ui.label("You do not have access to this page.").classes("text-h6")
+            wanted = " or ".join(str(r) for r in roles)
+            ui.label(f"It needs the {wanted} role.").classes("text-grey-7")
         return None
     return user
 

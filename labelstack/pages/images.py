@@ -70,7 +70,8 @@ async def images_page() -> None:
             </q-td>""")
         table.add_slot("body-cell-actions", """
             <q-td :props="props">
-              <q-btn flat dense icon="sell" color="grey-8" :data-testid="'images-tags-' + props.row.series_uid"
+              <q-btn flat dense icon="sell" color="grey-8"
+                     :data-testid="'images-tags-' + props.row.series_uid"
                      @click="$parent.$emit('tags', props.row.series_uid)">
                 <q-tooltip>DICOM tags</q-tooltip></q-btn>
             </q-td>""")
