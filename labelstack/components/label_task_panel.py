@@ -5,12 +5,12 @@ from __future__ import annotations
 from nicegui import run, ui
 from pydantic import ValidationError
 
-from labelstack.components.lookups import series_titles
 from labelstack.components.workflow import empty_state, error_text
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
 from labelstack.services import labels, task_labels, tasks
 from labelstack.services.errors import ServiceError
+from labelstack.services.image_index import series_titles
 from labelstack.services.task_labels import TaskLabelAdd
 
 ALL = 0

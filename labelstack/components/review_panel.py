@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from labelstack.components.lookups import series_titles
 from labelstack.components.workflow import empty_state, error_text
 from labelstack.db.enums import ReviewResult
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
 from labelstack.services import annotations, labels, reviews
 from labelstack.services.errors import ServiceError
+from labelstack.services.image_index import series_titles
 
 REVIEW_COLUMNS = [
     {"name": "label", "label": "Label", "field": "label", "align": "left"},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from labelstack.components.lookups import series_ids_by_uid, title
 from labelstack.components.workflow import empty_state
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
@@ -70,16 +69,14 @@ class SeriesPicker:
                             else "No image selected")
 
     def selected_ids(self) -> list[int]:
-        with session_scope() as session:
-            ids = series_ids_by_uid(session, self.chosen)
-        return [ids[uid] for uid in self.chosen if uid in ids]
+        return [row["id"] for row in self.chosen.values()]
 
 
 def _row(s: SeriesRow) -> dict:
     frames = s.number_of_frames or s.number_of_instances
     size = f"{s.columns}×{s.rows}" + (f"×{frames}" if frames > 1 else "") if s.rows else ""
-    return {"uid": s.series_uid, "modality": s.modality,
+    return {"uid": s.series_uid, "id": s.id, "modality": s.modality,
             "patient": (s.patient_name or s.patient_id).replace("^", " "),
             "description": s.series_description or s.study_description or "—",
             "study_date": s.study_date.isoformat() if s.study_date else "",
-            "size": size, "title": title(s.modality, s.series_description, s.patient_name)}
+            "size": size, "title": s.title}

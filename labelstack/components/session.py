@@ -6,6 +6,7 @@ from nicegui import app, ui
 
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
+from labelstack.services import users
 from labelstack.services.security import has_role
 
 SESSION_KEY = "user_id"
@@ -26,8 +27,8 @@ def browser_user() -> User | None:
     if user_id is None:
         return None
     with session_scope() as session:
-        user = session.get(User, user_id)
-    if user is None or not user.is_active:
+        user = users.active_user(session, user_id)
+    if user is None:
         app.storage.user.clear()
         return None
     return user

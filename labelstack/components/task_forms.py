@@ -5,7 +5,6 @@ from __future__ import annotations
 from nicegui import run, ui
 from pydantic import ValidationError
 
-from labelstack.components.lookups import series_titles
 from labelstack.components.series_picker import SeriesPicker
 from labelstack.components.workflow import date_input, empty_state, error_text, parse_date
 from labelstack.db.enums import AnnotationStatus, Priority, TaskType
@@ -14,6 +13,7 @@ from labelstack.db.session import session_scope
 from labelstack.services import annotations, labels, task_edits, tasks, users
 from labelstack.services import task_rules as rules
 from labelstack.services.errors import ServiceError
+from labelstack.services.image_index import series_titles
 from labelstack.services.task_edits import BulkTaskUpdate, TaskChanges, TaskUpdate
 from labelstack.services.tasks import TaskCreate
 

@@ -6,6 +6,7 @@ brings the index in line with what a store holds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,8 +23,10 @@ MAX_PAGE_SIZE = 200
 
 @dataclass(kw_only=True, slots=True)
 class SeriesRow:
-    """One series with its study, as lists and the API show it."""
+    """One series with its study, as lists and the API show it; `id` is what label
+    assignments and tasks refer to."""
 
+    id: int
     series_uid: str
     study_uid: str
     patient_id: str
@@ -43,14 +46,22 @@ class SeriesRow:
 
     @classmethod
     def of(cls, series: Series, study: Study) -> SeriesRow:
+        assert series.id is not None, "a stored series has an id"
         return cls(
-            series_uid=series.series_uid, study_uid=study.study_uid, patient_id=study.patient_id,
-            patient_name=study.patient_name, study_date=study.study_date,
+            id=series.id, series_uid=series.series_uid, study_uid=study.study_uid,
+            patient_id=study.patient_id, patient_name=study.patient_name, study_date=study.study_date,
             study_description=study.study_description, accession_number=study.accession_number,
             series_description=series.series_description, series_number=series.series_number,
             modality=series.modality, body_part=series.body_part, rows=series.rows,
             columns=series.columns, number_of_frames=series.number_of_frames,
             number_of_instances=series.number_of_instances, store=series.store)
+
+    @property
+    def title(self) -> str:
+        """A one-line name for lists that show images: "CT · Chest · Doe John"."""
+        patient = (self.patient_name or self.patient_id).replace("^", " ")
+        parts = (self.modality, self.series_description or self.study_description, patient)
+        return " · ".join(p for p in parts if p) or "(no description)"
 
 
 @dataclass(kw_only=True, slots=True)
@@ -122,6 +133,18 @@ def search_series(session: Session, *, patient: str | None = None, modality: str
                                        col(Series.id)).offset(max(0, offset)).limit(limit)).all()
     return SeriesPage(items=[SeriesRow.of(s, st) for s, st in rows], total=total,
                       offset=max(0, offset), limit=limit)
+
+
+def series_titles(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """id → `SeriesRow.title`, for pages that list tasks' and assignments' images by id; a
+    plain read: the caller has already checked who may see the items that name them."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.exec(select(Series, Study).join(Study, col(Series.study_id) == col(Study.id))
+                        .where(col(Series.id).in_(wanted))).all()
+    return {series.id: SeriesRow.of(series, study).title for series, study in rows
+            if series.id is not None}
 
 
 @dataclass(kw_only=True, slots=True)

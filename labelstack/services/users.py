@@ -98,6 +98,13 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def active_user(session: Session, user_id: int) -> User | None:
+    """The user behind a browser session, or None once deactivated or gone: reloaded on each
+    page so a deactivation takes effect at once."""
+    user = session.get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
 def list_users(session: Session, *, actor: User, roles: Iterable[Role] = ()) -> list[User]:
     require_role(actor, Role.admin)
     users = session.exec(select(User).order_by(User.email)).all()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from labelstack.services import users
 from tests.conftest import PASSWORD
 
 
@@ -44,6 +46,14 @@ def test_deactivated_user_loses_access(client: TestClient, make_user, token_for)
     r = client.delete(f"/api/v1/users/{other.id}", headers=token_for(admin))
     assert r.status_code == 200 and r.json()["is_active"] is False
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_browser_sessions_resolve_only_active_users(session: Session, make_user) -> None:
+    admin, other = make_user("admin"), make_user("annotator")
+    assert users.active_user(session, other.id).email == other.email
+    users.deactivate_user(session, actor=admin, user_id=other.id)
+    assert users.active_user(session, other.id) is None
+    assert users.active_user(session, 10_000) is None
 
 
 def test_health_reports_schema(client: TestClient) -> None:

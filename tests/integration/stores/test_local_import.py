@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 from labelstack.config import Settings
 from labelstack.db.models import AuditEvent, Instance, Series, Study
 from labelstack.services import image_view, images
-from labelstack.services.image_index import search_series, sync_index
+from labelstack.services.image_index import search_series, series_titles, sync_index
 from labelstack.services.image_sources import Source, sources_from_paths
 from labelstack.stores import store_for
 from tests.integration.stores.conftest import CT_SHAPE
@@ -155,6 +155,19 @@ def test_search_filters_and_paging(session: Session, settings: Settings,
     assert search_series(session, date_from=date(2024, 1, 1)).total == 1
     page = search_series(session, limit=1, offset=1)
     assert (page.total, len(page.items)) == (2, 1)
+
+
+def test_rows_carry_ids_and_titles_by_id(session: Session, settings: Settings,
+                                         ct_files: list[Path]) -> None:
+    mr = Path(get_testdata_file("MR_small.dcm"))
+    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files + [mr]))
+    rows = {r.modality: r for r in search_series(session).items}
+    by_uid = {s.series_uid: s.id for s in session.exec(select(Series)).all()}
+    assert {r.id for r in rows.values()} == {by_uid[r.series_uid] for r in rows.values()}
+    titles = series_titles(session, [rows["CT"].id, rows["CT"].id, rows["MR"].id, 10_000])
+    assert titles == {rows["CT"].id: rows["CT"].title, rows["MR"].id: rows["MR"].title}
+    assert titles[rows["CT"].id].startswith("CT · ") and "^" not in titles[rows["MR"].id]
+    assert series_titles(session, []) == {}
 
 
 def test_local_sync_rebuilds_a_lost_index(session: Session, settings: Settings,
