@@ -30,7 +30,7 @@ from labelstack.db.models import (
     User,
 )
 from labelstack.services import audit
-from labelstack.services.errors import Conflict, Forbidden, NotFound
+from labelstack.services.errors import Conflict, Forbidden, NotFound, get_or_not_found
 from labelstack.services.security import has_role
 
 
@@ -81,10 +81,7 @@ def new_version(session: Session, *, actor: User, label_assignment_id: int, auth
 
 
 def get_annotation(session: Session, annotation_id: int) -> Annotation:
-    annotation = session.get(Annotation, annotation_id)
-    if annotation is None:
-        raise NotFound(f"annotation {annotation_id} not found")
-    return annotation
+    return get_or_not_found(session, Annotation, annotation_id, "annotation")
 
 
 def readable_by(actor: User) -> sa.ColumnElement[bool]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlmodel import Session, SQLModel
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 class ServiceError(Exception):
@@ -40,6 +44,15 @@ class Conflict(ServiceError):
     """An illegal state change or a concurrent edit; `extra` may say what is allowed."""
 
     status_code = 409
+
+
+def get_or_not_found(session: Session, table: type[Row], row_id: int, what: str) -> Row:
+    """The row with this primary key, or NotFound("<what> <id> not found"): one lookup and
+    one wording for every entity a service is asked about by id."""
+    row = session.get(table, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found")
+    return row
 
 
 def validation_message(exc: Exception) -> str:

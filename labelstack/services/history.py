@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from labelstack.db.models import Annotation, AnnotationRevision, LabelAssignment, Review, User
 from labelstack.services import annotations
-from labelstack.services.errors import NotFound
+from labelstack.services.errors import get_or_not_found
 
 
 @dataclass(kw_only=True, slots=True)
@@ -24,8 +24,7 @@ class VersionHistory:
 
 def history(session: Session, *, actor: User, label_assignment_id: int) -> list[VersionHistory]:
     """Versions oldest first, each with its revisions and reviews in sequence order."""
-    if session.get(LabelAssignment, label_assignment_id) is None:
-        raise NotFound(f"label assignment {label_assignment_id} not found")
+    get_or_not_found(session, LabelAssignment, label_assignment_id, "label assignment")
     versions = annotations.list_annotations(session, actor=actor,
                                             label_assignment_id=label_assignment_id)
     ids = [a.id for a in versions]

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 from labelstack.db.enums import Role
 from labelstack.db.models import Annotation, Label, LabelAssignment, Series, Task, TaskItem, User
 from labelstack.services import audit, task_items
-from labelstack.services.errors import Conflict, Forbidden, NotFound
+from labelstack.services.errors import Conflict, Forbidden, NotFound, get_or_not_found
 from labelstack.services.security import has_role, require_role
 from labelstack.services.tasks import get_task, require_task_reader
 
@@ -106,10 +106,7 @@ def delete_label(session: Session, *, actor: User, label_id: int) -> None:
 
 
 def get_label(session: Session, label_id: int) -> Label:
-    label = session.get(Label, label_id)
-    if label is None:
-        raise NotFound(f"label {label_id} not found")
-    return label
+    return get_or_not_found(session, Label, label_id, "label")
 
 
 def list_labels(session: Session, *, include_archived: bool = False) -> list[Label]:
@@ -205,10 +202,7 @@ def delete_assignment(session: Session, *, actor: User, assignment_id: int) -> N
 
 
 def get_assignment(session: Session, assignment_id: int) -> LabelAssignment:
-    assignment = session.get(LabelAssignment, assignment_id)
-    if assignment is None:
-        raise NotFound(f"label assignment {assignment_id} not found")
-    return assignment
+    return get_or_not_found(session, LabelAssignment, assignment_id, "label assignment")
 
 
 def remove_assignment(session: Session, *, actor: User, assignment: LabelAssignment) -> None:

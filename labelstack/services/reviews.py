@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from labelstack.db.enums import AnnotationStatus, ReviewResult, Role, TaskStatus, TaskType
+from labelstack.db.enums import AnnotationStatus, ReviewResult, Role, TaskType
 from labelstack.db.models import Annotation, AnnotationRevision, Review, Task, TaskItem, User
 from labelstack.db.types import utcnow
-from labelstack.services import annotations, audit, tasks
-from labelstack.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from labelstack.services import annotations, audit, task_items, tasks
+from labelstack.services.errors import Conflict, Forbidden, InvalidInput, get_or_not_found
 from labelstack.services.security import require_role
 from labelstack.services.tasks import TaskCreate
 
@@ -45,9 +45,8 @@ def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> lis
         raise Conflict(f"task {task.id} has no assignee to review")
     items = session.exec(select(Annotation).join(TaskItem, TaskItem.annotation_id == Annotation.id)
                          .where(TaskItem.task_id == task.id).order_by(TaskItem.position)).all()
-    own = [a.id for a in items if a.author_id == task.assignee_id]
-    if own:
-        raise Conflict("a reviewer may not review their own annotations", annotation_ids=own)
+    task_items.check_not_author(session, annotation_ids=[a.id for a in items if a.id],
+                                reviewer_id=task.assignee_id)
     not_ready = [a.id for a in items if a.status not in _REVIEWABLE]
     if not_ready:
         raise Conflict("only saved annotations awaiting review can be reviewed",
@@ -90,7 +89,7 @@ def decide_review(session: Session, *, actor: User, review_id: int, result: Revi
     if review.reviewer_id != actor.id:
         raise Forbidden(f"review {review_id} belongs to another reviewer")
     task = session.get(Task, review.task_id) if review.task_id else None
-    if task is None or task.status != TaskStatus.in_progress or task.assignee_id != actor.id:
+    if task is None or not tasks.works_on(task, actor):
         raise Conflict(f"review {review_id} can be decided only inside its in-progress task")
     annotation = annotations.get_annotation(session, review.annotation_id)
     if annotation.author_id == actor.id:
@@ -124,10 +123,7 @@ def decide_review(session: Session, *, actor: User, review_id: int, result: Revi
 
 
 def get_review(session: Session, review_id: int) -> Review:
-    review = session.get(Review, review_id)
-    if review is None:
-        raise NotFound(f"review {review_id} not found")
-    return review
+    return get_or_not_found(session, Review, review_id, "review")
 
 
 def list_reviews(session: Session, *, actor: User, task_id: int | None = None,

@@ -25,10 +25,10 @@ from labelstack.annotation.codec import (
     mask_from_npy,
     shape_to_text,
 )
-from labelstack.db.enums import AnnotationStatus, TaskStatus
+from labelstack.db.enums import AnnotationStatus
 from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem, User
 from labelstack.db.types import utcnow
-from labelstack.services import annotations, audit
+from labelstack.services import annotations, audit, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 
 # Active time a single save may claim: longer gaps are idle time, not work.
@@ -118,7 +118,7 @@ def _require_saver(session: Session, *, actor: User, annotation: Annotation) -> 
         raise Conflict(f"annotation {annotation.id} is {annotation.status} and can no longer "
                        "be changed", status=annotation.status)
     task = session.get(Task, annotation.task_id) if annotation.task_id else None
-    if task is None or task.status != TaskStatus.in_progress or task.assignee_id != actor.id:
+    if task is None or not tasks.works_on(task, actor):
         raise Conflict("an annotation is saved only inside its in-progress task; start the task",
                        task_id=annotation.task_id, task_status=task.status if task else None)
     return task

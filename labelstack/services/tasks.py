@@ -19,7 +19,7 @@ from labelstack.db.models import Task, TaskItem, User
 from labelstack.db.types import utcnow
 from labelstack.services import audit, task_items
 from labelstack.services import task_rules as rules
-from labelstack.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from labelstack.services.errors import Conflict, Forbidden, InvalidInput, get_or_not_found
 from labelstack.services.security import has_role, require_role
 from labelstack.services.task_items import TaskContent
 
@@ -100,10 +100,7 @@ def take_task(session: Session, *, actor: User, task_id: int) -> Task:
 
 
 def get_task(session: Session, task_id: int) -> Task:
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"task {task_id} not found")
-    return task
+    return get_or_not_found(session, Task, task_id, "task")
 
 
 def require_task_actor(session: Session, *, task: Task, actor: User) -> None:
@@ -113,6 +110,12 @@ def require_task_actor(session: Session, *, task: Task, actor: User) -> None:
     """
     if not has_role(actor, Role.admin) and task.assignee_id != actor.id:
         raise Forbidden("this is not your task")
+
+
+def works_on(task: Task, actor: User) -> bool:
+    """Whether `actor` is doing this task now: its assignee, with the task in progress.
+    Work on a task's items (saving a mask, deciding a review) is accepted only then."""
+    return task.status == S.in_progress and task.assignee_id == actor.id
 
 
 def require_task_reader(session: Session, *, task: Task, actor: User) -> None:
