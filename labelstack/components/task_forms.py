@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from labelstack.components.series_picker import SeriesPicker
 from labelstack.components.workflow import date_input, empty_state, error_text, parse_date
-from labelstack.db.enums import AnnotationStatus, Priority, TaskType
+from labelstack.db.enums import Priority, TaskType
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.services import annotations, labels, task_edits, tasks, users
@@ -148,24 +148,16 @@ class TaskDialog:
 def _item_rows(actor: User, kind: TaskType) -> list[dict]:
     """Label assignments (annotation tasks) or annotations awaiting review (review tasks)."""
     with session_scope() as session:
-        found_labels = {lb.id: lb for lb in labels.list_labels(session, include_archived=True)}
-        assignments = {a.id: a for a in labels.list_assignments(session, actor=actor)}
-        titles = series_titles(session, (a.series_id for a in assignments.values()))
-        people = {u.id: u.name or u.email for u in users.list_users(session, actor=actor)}
-        drawn = annotations.list_annotations(session, actor=actor) \
-            if kind == TaskType.review else []
-
-    def describe(assignment_id: int) -> dict:
-        a = assignments[assignment_id]
-        label = found_labels[a.label_id]
-        return {"label": label.name, "color": label.color, "image": titles.get(a.series_id, "")}
-
-    if kind == TaskType.annotation:
-        return [{"id": a.id, **describe(a.id)} for a in assignments.values()
-                if not found_labels[a.label_id].archived]
-    return [{"id": an.id, **describe(an.label_assignment_id), "version": an.version,
-             "author": people.get(an.author_id, "—")}
-            for an in drawn if an.status == AnnotationStatus.submitted]
+        if kind == TaskType.review:
+            return [{"id": a.id, "label": a.label, "color": a.color, "image": a.image,
+                     "version": a.version, "author": a.author or "—"}
+                    for a in annotations.awaiting_review(session, actor=actor)]
+        usable = {lb.id: lb for lb in labels.list_labels(session)}  # archived: not drawn
+        assignments = [a for a in labels.list_assignments(session, actor=actor)
+                       if a.label_id in usable]
+        titles = series_titles(session, (a.series_id for a in assignments))
+    return [{"id": a.id, "label": usable[a.label_id].name, "color": usable[a.label_id].color,
+             "image": titles.get(a.series_id, "")} for a in assignments]
 
 
 class EditDialog:

@@ -41,6 +41,11 @@ class User(SQLModel, table=True):
     def role_set(self) -> frozenset[str]:
         return frozenset(r for r in self.roles.split(",") if r)
 
+    @property
+    def display_name(self) -> str:
+        """How pages name a person: the name, or the e-mail for users without one."""
+        return self.name or self.email
+
 
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_tokens"

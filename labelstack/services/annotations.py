@@ -13,6 +13,9 @@ review tasks, and accepted (final) annotations.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
@@ -22,6 +25,7 @@ from labelstack.db.enums import AnnotationStatus, Role, TaskType
 from labelstack.db.models import (
     Annotation,
     AnnotationRevision,
+    Label,
     LabelAssignment,
     Review,
     Series,
@@ -31,7 +35,29 @@ from labelstack.db.models import (
 )
 from labelstack.services import audit
 from labelstack.services.errors import Conflict, Forbidden, NotFound, get_or_not_found
+from labelstack.services.image_index import series_titles
 from labelstack.services.security import has_role
+from labelstack.services.task_rules import ACTIVE
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnnotationSummary:
+    """What people see of an annotation in lists and messages: which label on which image,
+    which version, by whom (a display name: reviewers may not list users themselves)."""
+
+    id: int
+    version: int
+    status: str
+    label: str
+    color: str
+    series_id: int
+    image: str
+    author: str
+
+    @property
+    def title(self) -> str:
+        """For messages, e.g. "Lung on CT · Chest · Phantom DEMO-CT-01"."""
+        return f"{self.label} on {self.image}"
 
 
 def create_annotations_for_task(session: Session, *, task: Task, actor: User) -> list[Annotation]:
@@ -116,6 +142,22 @@ def list_annotations(session: Session, *, actor: User, task_id: int | None = Non
                                             Annotation.version)).all())
 
 
+def describe(session: Session, *, actor: User,
+             annotation_ids: Iterable[int]) -> list[AnnotationSummary]:
+    """Summaries of the given annotations that `actor` may read, by id."""
+    return _summaries(session, col(Annotation.id).in_(list(annotation_ids)), readable_by(actor))
+
+
+def awaiting_review(session: Session, *, actor: User) -> list[AnnotationSummary]:
+    """Saved annotations (corrected copies included) that no active review task holds yet:
+    what a new review task can be made of."""
+    in_review_tasks = (select(TaskItem.annotation_id).join(Task, Task.id == TaskItem.task_id)
+                       .where(Task.type == TaskType.review, col(Task.status).in_(ACTIVE),
+                              col(TaskItem.annotation_id).is_not(None)))
+    return _summaries(session, Annotation.status == AnnotationStatus.submitted,
+                      col(Annotation.id).not_in(in_review_tasks), readable_by(actor))
+
+
 def list_revisions(session: Session, *, actor: User, annotation_id: int) -> list[AnnotationRevision]:
     read_annotation(session, actor=actor, annotation_id=annotation_id)
     return revisions_of(session, annotation_id)
@@ -154,6 +196,22 @@ def expected_shape(session: Session, annotation: Annotation) -> tuple[int, int, 
     if 0 in shape:
         raise Conflict(f"image {series.id} has no known size yet (z, y, x = {shape})")
     return shape
+
+
+def _summaries(session: Session, *where: sa.ColumnElement[bool]) -> list[AnnotationSummary]:
+    """One query for annotations with their label and author, one for the image titles."""
+    rows = session.exec(
+        select(Annotation, LabelAssignment, Label, User)
+        .join(LabelAssignment, col(LabelAssignment.id) == Annotation.label_assignment_id)
+        .join(Label, col(Label.id) == LabelAssignment.label_id)
+        .join(User, col(User.id) == Annotation.author_id, isouter=True)
+        .where(*where).order_by(col(Annotation.id))).all()
+    titles = series_titles(session, (pair.series_id for _, pair, _, _ in rows))
+    return [AnnotationSummary(id=a.id, version=a.version, status=a.status, label=label.name,
+                              color=label.color, series_id=pair.series_id,
+                              image=titles.get(pair.series_id, f"image {pair.series_id}"),
+                              author=author.display_name if author else "")
+            for a, pair, label, author in rows if a.id is not None]
 
 
 def _task_assignment_ids(session: Session, task: Task) -> list[int]:

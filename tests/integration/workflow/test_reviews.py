@@ -180,3 +180,35 @@ def test_history_and_review_routes(client: TestClient, session, saved, token_for
     assert client.get(url, headers=token_for(other)).json() == []
     assert client.get("/api/v1/label-assignments/99999/history",
                       headers=token_for(admin)).status_code == 404
+
+
+def test_awaiting_review_is_saved_work_outside_active_review_tasks(session, saved,
+                                                                   make_user) -> None:
+    admin, ann, reviewer, other, target = saved
+    ann.name = "Ann Author"
+    session.add(ann)
+    session.commit()
+    annotation_task(session, admin, ann, [make_assignment(session)])  # a draft: not listed
+    (found,) = annotations.awaiting_review(session, actor=admin)
+    assert (found.id, found.version, found.author, found.image) == (target.id, 1, "Ann Author",
+                                                                     "CT")
+    assert found.title == f"{found.label} on CT" and found.color.startswith("#")
+    assert annotations.awaiting_review(session, actor=other) == []  # not theirs to read
+    waiting = review_task(session, admin, reviewer, [target.id], start=False)
+    assert annotations.awaiting_review(session, actor=admin) == []
+    tasks.set_status(session, actor=admin, task_id=waiting.id, status=TaskStatus.cancelled)
+    assert [a.id for a in annotations.awaiting_review(session, actor=admin)] == [target.id]
+    review = _review(session, review_task(session, admin, reviewer, [target.id]))
+    correction = reviews.decide_review(session, actor=reviewer, review_id=review.id,
+                                       result="corrected").correction
+    (copy,) = annotations.awaiting_review(session, actor=admin)
+    assert (copy.id, copy.version, copy.author) == (correction.id, 2, reviewer.display_name)
+
+
+def test_describe_names_authors_for_whoever_may_read_the_annotation(session, saved) -> None:
+    admin, ann, reviewer, other, target = saved
+    review_task(session, admin, reviewer, [target.id], start=False)
+    (seen,) = annotations.describe(session, actor=reviewer, annotation_ids=[target.id])
+    assert (seen.id, seen.author, seen.status) == (target.id, ann.display_name, "submitted")
+    assert annotations.describe(session, actor=other, annotation_ids=[target.id]) == []
+    assert annotations.describe(session, actor=admin, annotation_ids=[]) == []
