@@ -71,7 +71,7 @@ def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatu
     if status == S.in_progress:
         _start(session, task, actor)
     elif status == S.done:
-        _finish(session, task)
+        _finish(session, task, actor)
     elif status == S.open:  # a reopen: its items must not have moved to another active task
         task_items.check_exclusive(session, task_type=TaskType(task.type),
                                    ids=task_items.item_ids(session, task), task_id=task.id)
@@ -172,13 +172,15 @@ def _start(session: Session, task: Task, actor: User) -> None:
     task.started_at = task.started_at or utcnow()
 
 
-def _finish(session: Session, task: Task) -> None:
+def _finish(session: Session, task: Task, actor: User) -> None:
     if task.type == TaskType.annotation:
-        from labelstack.services.annotations import unsaved_annotations
-        unsaved = unsaved_annotations(session, task=task)
+        from labelstack.services.annotations import describe, unsaved_annotations
+        unsaved = [a.id for a in unsaved_annotations(session, task=task) if a.id is not None]
         if unsaved:
-            raise Conflict("every annotation must be saved at least once before finishing",
-                           annotation_ids=[a.id for a in unsaved])
+            names = "; ".join(s.title for s in describe(session, actor=actor,
+                                                        annotation_ids=unsaved))
+            raise Conflict("every annotation must be saved at least once before finishing; "
+                           f"not saved yet: {names}", annotation_ids=unsaved)
     elif task.type == TaskType.review:
         from labelstack.services.reviews import undecided_reviews
         undecided = undecided_reviews(session, task=task)

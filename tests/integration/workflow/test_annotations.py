@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from labelstack.db.enums import AnnotationStatus, TaskStatus
-from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem
+from labelstack.db.models import Annotation, AnnotationRevision, Series, Study, Task, TaskItem
 from labelstack.services import annotations, revisions, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.revisions import MAX_SECONDS_PER_SAVE
@@ -122,15 +122,27 @@ def test_only_the_author_inside_the_running_task_saves(session, team) -> None:
 def test_finishing_needs_every_annotation_saved(client: TestClient, session, team,
                                                 token_for) -> None:
     admin, ann, _ = team
-    series = make_series(session)
-    task = annotation_task(session, admin, ann, [make_assignment(session, series),
-                                                 make_assignment(session, series)])
+    study = Study(study_uid="1.2.840.99", patient_id="DEMO-CT-01", study_description="Chest")
+    session.add(study)
+    session.flush()
+    series = Series(series_uid="1.2.840.99.1", study_id=study.id, modality="CT",
+                    number_of_instances=SHAPE[0], rows=SHAPE[1], columns=SHAPE[2])
+    session.add(series)
+    session.commit()
+    lung, heart = make_assignment(session, series, "Lung"), make_assignment(session, series,
+                                                                            "Heart")
+    task = annotation_task(session, admin, ann, [lung, heart])
     first, second = session.exec(select(Annotation).where(Annotation.task_id == task.id)
                                  .order_by(Annotation.id)).all()
+    url = f"/api/v1/tasks/{task.id}/status"
+    r = client.post(url, json={"status": "done"}, headers=token_for(ann))
+    assert r.status_code == 409 and r.json()["annotation_ids"] == [first.id, second.id]
+    assert r.json()["detail"].endswith(
+        "not saved yet: Lung on CT · Chest · DEMO-CT-01; Heart on CT · Chest · DEMO-CT-01")
     revisions.save_mask(session, actor=ann, annotation_id=first.id, mask=blob())
-    r = client.post(f"/api/v1/tasks/{task.id}/status", json={"status": "done"},
-                    headers=token_for(ann))
+    r = client.post(url, json={"status": "done"}, headers=token_for(ann))
     assert r.status_code == 409 and r.json()["annotation_ids"] == [second.id]
+    assert "Heart on CT" in r.json()["detail"] and "Lung" not in r.json()["detail"]
 
 
 def test_upload_and_download_npy(client: TestClient, session, team, token_for) -> None:
