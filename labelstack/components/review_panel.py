@@ -8,14 +8,14 @@ from labelstack.components.workflow import empty_state, error_text
 from labelstack.db.enums import ReviewResult
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
-from labelstack.services import annotations, labels, reviews
+from labelstack.services import annotations, reviews
 from labelstack.services.errors import ServiceError
-from labelstack.services.image_index import series_titles
 
 REVIEW_COLUMNS = [
     {"name": "label", "label": "Label", "field": "label", "align": "left"},
     {"name": "image", "label": "Image", "field": "image", "align": "left"},
     {"name": "version", "label": "Version", "field": "version", "align": "right"},
+    {"name": "author", "label": "Author", "field": "author", "align": "left"},
     {"name": "result", "label": "Result", "field": "result", "align": "left"},
     {"name": "actions", "label": "", "field": "id", "align": "right"},
 ]
@@ -98,23 +98,13 @@ async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: 
 
 
 def review_rows(actor: User, task: Task) -> list[dict]:
+    """The task's reviews with what they are about; author names come from the annotation
+    service, since a reviewer may not list users."""
     with session_scope() as session:
         found = reviews.list_reviews(session, actor=actor, task_id=task.id)
-        rows = []
-        drawn = {r.annotation_id: annotations.read_annotation(session, actor=actor,
-                                                              annotation_id=r.annotation_id)
-                 for r in found}
-        assignments = {a.id: a for a in labels.list_assignments(session, actor=actor,
-                                                                task_id=task.id)}
-        titles = series_titles(session, (a.series_id for a in assignments.values()))
-        names = {lb.id: lb for lb in labels.list_labels(session, include_archived=True)}
-    for review in found:
-        annotation = drawn[review.annotation_id]
-        assignment = assignments.get(annotation.label_assignment_id)
-        label = names.get(assignment.label_id) if assignment else None
-        rows.append({"id": review.id, "label": label.name if label else "?",
-                     "color": label.color if label else "#999",
-                     "image": titles.get(assignment.series_id, "") if assignment else "",
-                     "version": annotation.version, "result": review.result or "",
-                     "comment": review.comment})
-    return rows
+        about = {a.id: a for a in annotations.describe(
+            session, actor=actor, annotation_ids=[r.annotation_id for r in found])}
+    return [{"id": r.id, "label": a.label, "color": a.color, "image": a.image,
+             "version": a.version, "author": a.author or "—", "result": r.result or "",
+             "comment": r.comment}
+            for r in found if (a := about.get(r.annotation_id)) is not None]

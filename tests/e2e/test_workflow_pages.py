@@ -196,6 +196,8 @@ def test_reviewer_reviews_and_cannot_open_admin_pages(page: Page,
     row.get_by_role("button", name="Start").click()
     expect(row).to_contain_text("in progress")
     panel = page.locator("[data-testid^=review-]").filter(has_text="Review: Demo: review")
+    expect(panel).to_contain_text("Ann Notator")  # the author, though reviewers list no users
+    screenshot(page, "my-tasks-review-panel")
     panel.get_by_role("button", name="Reject").first.click()
     page.get_by_test_id("review-reject-save").click()
     expect(page.get_by_test_id("review-error")).to_contain_text("needs a comment")
