@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -38,8 +38,9 @@ def list_events(session: SessionDep, actor: AdminUser, actor_id: int | None = No
                 since: datetime | None = None, until: datetime | None = None,
                 limit: int = Query(100, ge=1, le=audit_log.MAX_PAGE),
                 offset: int = Query(0, ge=0),
-                order: audit_log.Order = Query("oldest", description="`newest` first or "
-                                               "`oldest` first")) -> AuditPage:
+                order: Annotated[audit_log.Order, Query(description="`newest` first or "
+                                                        "`oldest` first")] = "oldest",
+                ) -> AuditPage:
     events, total = audit_log.list_events(
         session, actor=actor, actor_id=actor_id, action=action, entity_type=entity_type,
         entity_id=entity_id, since=since, until=until, limit=limit, offset=offset,
