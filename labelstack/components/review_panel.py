@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from labelstack.components.workflow import empty_state, error_text
+from labelstack.components.workflow import LABEL_CELL, empty_state, error_text
 from labelstack.db.enums import ReviewResult
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
@@ -20,9 +20,7 @@ REVIEW_COLUMNS = [
     {"name": "actions", "label": "", "field": "id", "align": "right"},
 ]
 REVIEW_CELLS = {
-    "label": """<q-td :props="props"><span :style="{background: props.row.color}" class="q-mr-sm"
-        style="display:inline-block;width:12px;height:12px;border-radius:3px"></span>
-        {{ props.value }}</q-td>""",
+    "label": LABEL_CELL,
     "result": """<q-td :props="props">
         <q-badge v-if="props.value" :color="{accepted: 'positive', rejected: 'negative',
                  corrected: 'orange-8'}[props.value]" :label="props.value" />

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nicegui import run, ui
-from pydantic import ValidationError
 
 from labelstack.components.series_picker import SeriesPicker
-from labelstack.components.workflow import date_input, empty_state, error_text, parse_date
+from labelstack.components.workflow import (
+    LABEL_CELL,
+    date_input,
+    empty_state,
+    error_text,
+    parse_date,
+)
 from labelstack.db.enums import Priority, TaskType
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
@@ -30,23 +37,18 @@ ITEM_COLUMNS = {
         {"name": "author", "label": "Author", "field": "author", "align": "left"},
     ],
 }
-LABEL_CELL = """
-    <q-td :props="props">
-      <span :style="{background: props.row.color}" class="q-mr-sm"
-            style="display:inline-block;width:12px;height:12px;border-radius:3px"></span>{{ props.value }}
-    </q-td>"""
 
 
 def assignee_names(actor: User) -> dict[int, str]:
     """Every user by id, for showing and choosing assignees."""
     with session_scope() as session:
-        return {u.id: u.name or u.email for u in users.list_users(session, actor=actor)}
+        return {u.id: u.display_name for u in users.list_users(session, actor=actor)}
 
 
 def _assignable(actor: User, task_type: TaskType) -> dict[int, str]:
     with session_scope() as session:
         found = users.list_users(session, actor=actor)
-    return {u.id: u.name or u.email for u in found
+    return {u.id: u.display_name for u in found
             if u.is_active and rules.may_do_type(u.role_set, task_type)}
 
 
@@ -124,7 +126,8 @@ class TaskDialog:
     async def save(self) -> None:
         kind = TaskType(self.type.value)
         chosen = [r["id"] for r in self.items.selected]
-        try:
+
+        def create() -> str:
             data = TaskCreate(
                 type=kind, name=(self.name.value or "").strip(),
                 description=self.description.value or "", priority=self.priority.value,
@@ -134,15 +137,9 @@ class TaskDialog:
                 annotation_ids=chosen if kind == TaskType.review else [])
             with session_scope() as session:
                 task = tasks.create_task(session, actor=self.actor, data=data)
-        except (ValidationError, ServiceError) as exc:
-            self.error.set_text(error_text(exc))
-            return
-        except ValueError as exc:
-            self.error.set_text(str(exc))
-            return
-        ui.notify(f"Task “{task.name}” created ({task.status})", type="positive")
-        self.dialog.close()
-        await self.on_saved()
+            return f"Task “{task.name}” created ({task.status})"
+
+        await _submit(self, create)
 
 
 def _item_rows(actor: User, kind: TaskType) -> list[dict]:
@@ -224,7 +221,7 @@ class EditDialog:
         return out
 
     async def save(self) -> None:
-        try:
+        def update() -> str:
             changes = self._changes()
             with session_scope() as session:
                 if self.task is not None:
@@ -235,13 +232,20 @@ class EditDialog:
                 else:
                     task_edits.bulk_update_tasks(session, actor=self.actor, data=BulkTaskUpdate(
                         ids=self.ids, changes=TaskChanges(**changes)))
-        except (ValidationError, ServiceError) as exc:
-            self.error.set_text(error_text(exc))
-            return
-        except ValueError as exc:
-            self.error.set_text(str(exc))
-            return
-        n = len(self.ids)
-        ui.notify(f"{n} task{'s' if n != 1 else ''} saved", type="positive")
-        self.dialog.close()
-        await self.on_saved()
+            n = len(self.ids)
+            return f"{n} task{'s' if n != 1 else ''} saved"
+
+        await _submit(self, update)
+
+
+async def _submit(form: TaskDialog | EditDialog, work: Callable[[], str]) -> None:
+    """Run a dialog's save: a refusal or bad input is shown in the dialog (pydantic's and
+    `parse_date`'s are ValueErrors too), success is announced and closes it."""
+    try:
+        message = work()
+    except (ValueError, ServiceError) as exc:
+        form.error.set_text(error_text(exc))
+        return
+    ui.notify(message, type="positive")
+    form.dialog.close()
+    await form.on_saved()

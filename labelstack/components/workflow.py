@@ -50,6 +50,12 @@ DUE_CELL = """
       </span>
       <span v-else class="text-grey-5">—</span>
     </q-td>"""
+LABEL_CELL = """
+    <q-td :props="props">
+      <span :style="{background: props.row.color}" class="q-mr-sm"
+            style="display:inline-block;width:12px;height:12px;border-radius:3px"></span>{{ props.value }}
+    </q-td>"""
+"""A label's name after a swatch of its colour (rows carry `color`)."""
 NAME_CELL = """
     <q-td :props="props">
       <div class="text-weight-medium">{{ props.value }}</div>

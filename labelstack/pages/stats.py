@@ -69,7 +69,7 @@ async def stats_page() -> None:
         return
     today = date.today()
     with session_scope() as session:
-        people = {u.id: u.name or u.email for u in users.list_users(session, actor=actor)}
+        people = {u.id: u.display_name for u in users.list_users(session, actor=actor)}
     with frame("Statistics", user=actor):
         with ui.row().classes("w-full items-center gap-2"):
             since = date_input("From", testid="stats-from",
@@ -146,7 +146,7 @@ def _stat_rows(actor: User, start: date | None, end: date | None) -> list[dict]:
     rows = []
     for entry in found:
         t = entry.total
-        rows.append({"id": entry.user.id, "user": entry.user.name or entry.user.email,
+        rows.append({"id": entry.user.id, "user": entry.user.display_name,
                      "roles": ", ".join(sorted(entry.user.role_set)),
                      "label": t.tasks_done["label"], "annotation": t.tasks_done["annotation"],
                      "review": t.tasks_done["review"], "saved": t.annotations_saved,
