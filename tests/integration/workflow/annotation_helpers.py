@@ -6,27 +6,15 @@ import io
 import itertools
 
 import numpy as np
-import pytest
-from argon2 import PasswordHasher
 from sqlmodel import Session
 
 from labelstack.db.enums import TaskStatus, TaskType
 from labelstack.db.models import Label, LabelAssignment, Series, Study, Task, User
-from labelstack.services import security, tasks
+from labelstack.services import tasks
 from labelstack.services.tasks import TaskCreate
 
 SHAPE = (3, 8, 10)
 _uids = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests make many users; production-strength argon2 is ~0.3 s each here.
-
-    Verification reads the parameters from the hash, so logins work unchanged.
-    Import it into a test module to use it there.
-    """
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 def make_series(session: Session, shape: tuple[int, int, int] = SHAPE) -> Series:

@@ -7,26 +7,15 @@ import itertools
 from sqlmodel import Session
 
 from labelstack.db.enums import AnnotationStatus
-from labelstack.db.models import Annotation, AnnotationRevision, Label, LabelAssignment, Series, Study
+from labelstack.db.models import Annotation, AnnotationRevision, Label, LabelAssignment
+from tests.integration.workflow.annotation_helpers import make_series
 
 _uids = itertools.count(1)
 
 
 def images(session: Session, n: int = 1) -> list[int]:
-    """Index rows for `n` images (until the images issue imports real ones)."""
-    ids = []
-    for _ in range(n):
-        k = next(_uids)
-        study = Study(study_uid=f"9.8.7.{k}")
-        session.add(study)
-        session.flush()
-        series = Series(series_uid=f"9.8.7.{k}.1", study_id=study.id, modality="CT",
-                        number_of_instances=2, rows=4, columns=4)
-        session.add(series)
-        session.flush()
-        ids.append(series.id)
-    session.commit()
-    return ids
+    """Ids of `n` new small indexed images."""
+    return [make_series(session, (2, 4, 4)).id for _ in range(n)]
 
 
 def label(session: Session, name: str | None = None) -> Label:

@@ -17,10 +17,9 @@ from sqlmodel import Session, select
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, Review
 from labelstack.services import revisions, tasks
-from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
+from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
-    fast_password_hashing,
     make_assignment,
     npy,
     review_task,

@@ -15,11 +15,10 @@ from labelstack.db.models import Annotation, AnnotationRevision, Series, Study, 
 from labelstack.services import annotations, revisions, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.revisions import MAX_SECONDS_PER_SAVE
-from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
+from tests.integration.workflow.annotation_helpers import (
     SHAPE,
     annotation_task,
     blob,
-    fast_password_hashing,
     make_assignment,
     make_series,
     npy,

@@ -17,10 +17,9 @@ from labelstack.db import session as db_session
 from labelstack.db.models import Annotation, AnnotationRevision, AuditEvent, Task, User
 from labelstack.services import revisions
 from labelstack.services.errors import Conflict
-from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
+from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
-    fast_password_hashing,
     make_assignment,
 )
 

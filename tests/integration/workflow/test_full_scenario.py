@@ -14,10 +14,9 @@ from collections import Counter
 import numpy as np
 from fastapi.testclient import TestClient
 
-from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
+from tests.integration.workflow.annotation_helpers import (
     SHAPE,
     blob,
-    fast_password_hashing,
     make_series,
     npy,
 )

@@ -11,10 +11,9 @@ from labelstack.db.enums import AnnotationStatus, TaskStatus
 from labelstack.db.models import Annotation, Review, Task
 from labelstack.services import annotations, reviews, revisions, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
-from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
+from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
-    fast_password_hashing,
     make_assignment,
     review_task,
 )

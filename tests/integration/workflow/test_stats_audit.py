@@ -13,10 +13,9 @@ from labelstack.db.models import Annotation, Review
 from labelstack.db.types import utcnow
 from labelstack.services import audit_log, reviews, revisions, tasks
 from labelstack.services.errors import InvalidInput
-from tests.integration.workflow.annotation_helpers import (  # noqa: F401 (fixture)
+from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
-    fast_password_hashing,
     make_assignment,
     make_series,
     review_task,
