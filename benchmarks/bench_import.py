@@ -108,14 +108,26 @@ def main() -> None:
     with contextlib.redirect_stdout(out):
         print_table(headers, rows)
     print(out.getvalue())
+    section = (
+        f"## Import throughput ({date.today()}, `python -m benchmarks.bench_import`)\n\n"
+        "Local store on SQLite: each file parsed, checked for decodability, written "
+        "atomically and indexed in its own savepoint, committed every "
+        f"{images.COMMIT_EVERY} files. Wall-clock figures on a shared, busy 2-vCPU machine: "
+        "read the ratios.\n\n" + out.getvalue()
+    )
     readme = Path(__file__).with_name("README.md")
-    with readme.open("a") as f:
-        f.write(
-            f"\n## Import throughput ({date.today()}, `python -m benchmarks.bench_import`)\n\n"
-            "Local store on SQLite: each file parsed, checked for decodability, written "
-            "atomically and indexed in its own savepoint (pysqlite commits each one). "
-            "Wall-clock figures on a shared, busy 2-vCPU machine: read the ratios.\n\n" + out.getvalue()
-        )
+    readme.write_text(replace_section(readme.read_text(), "## Import throughput", section))
+
+
+def replace_section(text: str, heading: str, section: str) -> str:
+    """`text` with the section starting at `heading` replaced (or `section` appended), so a
+    re-run updates the README instead of stacking stale figures under new ones."""
+    start = text.find(heading)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n## ", start + len(heading))
+    rest = "" if end < 0 else text[end:]
+    return text[:start] + section.rstrip("\n") + "\n" + rest
 
 
 if __name__ == "__main__":
