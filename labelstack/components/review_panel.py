@@ -73,8 +73,9 @@ async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: 
                 .props("data-testid=reject-dialog"):
             ui.label("Reject annotation").classes("text-h6")
             comment = ui.textarea("What needs to change?").props(
-                "outlined autogrow autofocus data-testid=review-comment").classes("w-full")
+                "outlined stack-label autogrow autofocus data-testid=review-comment").classes("w-full")
             error = ui.label().classes("text-negative").props("data-testid=review-error")
+            comment.on_value_change(lambda: error.set_text(""))
 
             async def save() -> None:
                 problem = await decide(int(event.args), ReviewResult.rejected,
