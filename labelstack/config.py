@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     dicomweb_username: str | None = None
     dicomweb_password: str | None = None
     volume_cache_mb: int = 2048
+    # One upload (all its files together, API or Images page) may carry at most this much.
+    max_upload_mb: int = Field(default=2048, ge=1)
     host: str = "127.0.0.1"
     port: int = 8080
 

@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from labelstack.api.deps import AdminUser, SessionDep
 from labelstack.services import images
+from labelstack.services.errors import InvalidInput
 from labelstack.services.image_sources import sources_from_upload
 
 router = APIRouter(tags=["dicom"])
 
+# The body is parsed by the route (to stop at the size limit), so its schema is stated here.
+FILES_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["files"],
+    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+}}}}}
 
-@router.post("/dicom")
-def upload(session: SessionDep, actor: AdminUser, files: list[UploadFile]) -> dict[str, Any]:
-    """Import one or many files (zips are opened); the report says what happened to each."""
-    sources = (source for upload in files
-               for source in sources_from_upload(upload.filename or "upload", upload.file.read()))
-    report = images.import_dicom(session, actor=actor, sources=sources)
+
+@router.post("/dicom", openapi_extra=FILES_BODY,
+             responses={413: {"description": "the upload is over LABELSTACK_MAX_UPLOAD_MB"}})
+async def upload(request: Request, session: SessionDep, actor: AdminUser) -> dict[str, Any]:
+    """Import one or many files (zips are opened); the report says what happened to each.
+
+    A body over the upload limit is refused with 413 as soon as that is known (from
+    Content-Length, else while it streams in), before it is spooled in full.
+    """
+    form = await _read_form(request)
+    try:
+        uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+        if not uploads:
+            raise InvalidInput("no files: send them as multipart/form-data field `files`")
+        sources = (source for f in uploads
+                   for source in sources_from_upload(f.filename or "upload", f.file))
+        report = await run_in_threadpool(
+            lambda: images.import_dicom(session, actor=actor, sources=sources))
+    finally:
+        await form.close()
     return {"store": report.store, "summary": report.summary,
             "items": [asdict(item) for item in report.items]}
 
@@ -28,3 +52,24 @@ def upload(session: SessionDep, actor: AdminUser, files: list[UploadFile]) -> di
 def sync(session: SessionDep, actor: AdminUser, full: bool = False) -> dict[str, Any]:
     """Index the DICOMweb server's series: only new or changed ones unless `full`."""
     return asdict(images.sync_from_dicomweb(session, actor=actor, full=full))
+
+
+async def _read_form(request: Request) -> FormData:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput("send the files as multipart/form-data field `files`")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        images.check_upload_size(int(declared))
+    try:
+        return await MultiPartParser(request.headers, _counted(request)).parse()
+    except MultiPartException as exc:
+        raise InvalidInput(f"bad multipart upload: {exc.message}") from None
+
+
+async def _counted(request: Request) -> AsyncGenerator[bytes, None]:
+    """The body as it arrives, refused once more has arrived than the limit allows."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        images.check_upload_size(size)
+        yield chunk

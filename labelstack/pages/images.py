@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 from datetime import date
 
-from nicegui import events, run, ui
+from nicegui import run, ui
 
+from labelstack.components.dicom_upload import UploadDialog
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.workflow import empty_state
 from labelstack.db.enums import Role
@@ -15,7 +16,6 @@ from labelstack.db.session import session_scope
 from labelstack.services import image_view, images
 from labelstack.services.errors import ServiceError
 from labelstack.services.image_index import SeriesRow
-from labelstack.services.image_sources import sources_from_upload
 
 COLUMNS = [
     {"name": "thumbnail", "label": "", "field": "thumbnail", "align": "center"},
@@ -112,54 +112,6 @@ async def images_page() -> None:
     await refresh()
 
 
-class UploadDialog:
-    """Files (or zips) are sent with per-file progress, then imported off the event loop."""
-
-    def __init__(self, actor: User, *, on_done) -> None:  # noqa: ANN001
-        self.actor, self.on_done = actor, on_done
-        with ui.dialog() as self.dialog, ui.card().classes("w-[36rem] gap-3"):
-            ui.label("Upload DICOM").classes("text-h6")
-            ui.label("DICOM files or zip archives; each file is checked before it is stored.") \
-                .classes("text-grey-7")
-            self.upload = ui.upload(multiple=True, auto_upload=True, label="Drop files here",
-                                    on_multi_upload=self.imported) \
-                .props("accept='.dcm,.zip,application/dicom,application/zip,*' "
-                       "data-testid=images-upload").classes("w-full")
-            self.report = ui.column().classes("w-full gap-1").props("data-testid=images-report")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Close", on_click=self.dialog.close).props("flat")
-
-    def open(self) -> None:
-        self.report.clear()
-        self.upload.reset()
-        self.dialog.open()
-
-    async def imported(self, event: events.MultiUploadEventArguments) -> None:
-        files = [(f.name, await f.read()) for f in event.files]
-        notification = ui.notification(f"Importing {len(files)} file(s)…", spinner=True,
-                                       timeout=None)
-        report = await run.io_bound(_import, self.actor, files)
-        counts = report.summary
-        notification.message = (f"{counts['stored']} stored, {counts['present']} already "
-                                f"present, {counts['rejected']} rejected")
-        notification.type = "warning" if counts["rejected"] else "positive"
-        notification.spinner, notification.timeout = False, 4
-        self.report.clear()
-        with self.report:
-            ui.label(notification.message).classes("text-subtitle2").props(
-                "data-testid=images-report-summary")
-            with ui.scroll_area().classes("w-full h-48 border rounded"):
-                for item in report.items:
-                    icon, color = {"stored": ("check_circle", "positive"),
-                                   "present": ("task_alt", "grey-7")}.get(
-                        item.status, ("error", "negative"))
-                    with ui.row().classes("items-center gap-2 no-wrap"):
-                        ui.icon(icon, color=color)
-                        ui.label(f"{item.name}: {item.reason or item.status}").classes(
-                            "text-body2")
-        await self.on_done()
-
-
 class TagsDialog:
     """The tags of the series' first instance, filterable by tag, keyword or value."""
 
@@ -232,12 +184,6 @@ def _thumbnail(series_uid: str) -> str:
     except ServiceError:
         return BLANK
     return "data:image/jpeg;base64," + base64.b64encode(data).decode()
-
-
-def _import(actor: User, files: list[tuple[str, bytes]]) -> images.ImportReport:
-    sources = (s for name, data in files for s in sources_from_upload(name, data))
-    with session_scope() as session:
-        return images.import_dicom(session, actor=actor, sources=sources)
 
 
 def _sync(actor: User) -> images.SyncReport:

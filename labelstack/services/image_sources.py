@@ -5,11 +5,11 @@ Zip members are read one at a time, so a large archive never sits in memory whol
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_MEMBER_BYTES = 2 << 30  # one DICOM file above 2 GiB is not an image we can display
 
@@ -44,12 +44,21 @@ def sources_from_paths(paths: Iterable[Path]) -> Iterator[Source]:
             yield unreadable(str(path), "no such file or directory")
 
 
-def sources_from_upload(name: str, data: bytes) -> Iterator[Source]:
-    """An uploaded file: a zip is opened, anything else is one candidate."""
-    if _is_zip(name, data[:4]):
-        yield from _zip_sources(name, lambda: zipfile.ZipFile(io.BytesIO(data)))
+def sources_from_upload(name: str, file: BinaryIO) -> Iterator[Source]:
+    """An uploaded file as a seekable file object (spooled to disk by the web server): a zip
+    is opened member by member, anything else is read when its turn comes, so one upload
+    never sits in memory whole."""
+    head = file.read(4)
+    file.seek(0)
+    if _is_zip(name, head):
+        yield from _zip_sources(name, lambda: zipfile.ZipFile(file))
     else:
-        yield Source(name, lambda: data)
+        yield Source(name, lambda: _read_all(file))
+
+
+def _read_all(file: BinaryIO) -> bytes:
+    file.seek(0)
+    return file.read()
 
 
 def _file_sources(path: Path) -> Iterator[Source]:

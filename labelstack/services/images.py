@@ -22,7 +22,7 @@ from labelstack.db.models import Instance, Series, Study, User
 from labelstack.imaging.decode import check_decodable
 from labelstack.imaging.errors import ImagingError
 from labelstack.services import audit
-from labelstack.services.errors import Conflict, NotFound
+from labelstack.services.errors import Conflict, NotFound, TooLarge
 from labelstack.services.image_index import (
     SeriesPage,
     SeriesRow,
@@ -99,6 +99,17 @@ def import_dicom(session: Session, *, actor: User | None, sources: Iterable[Sour
                  entity_id=None, details={"store": store.name, **report.summary})
     session.commit()
     return report
+
+
+def check_upload_size(size: int) -> None:
+    """Refuse (413) an upload once its bytes, counted so far or in total, pass
+    LABELSTACK_MAX_UPLOAD_MB: uploads are spooled to disk and imported file by file, and this
+    bounds how much one request may make the server hold."""
+    limit_mb = current_settings().max_upload_mb
+    if size > limit_mb * 2**20:
+        raise TooLarge(f"upload too large: more than the {limit_mb} MB limit for one upload "
+                       "(LABELSTACK_MAX_UPLOAD_MB); send fewer or smaller files",
+                       limit_mb=limit_mb)
 
 
 def _import_one(session: Session, store: ImageStore, source: Source) -> ImportItem:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -48,6 +49,53 @@ def test_upload_reports_each_file(client: TestClient, admin: dict, settings: Set
     assert body["items"][2]["name"] == "notes.txt"
     assert "not a DICOM file" in body["items"][2]["reason"]
     assert _upload(client, admin, ct_files[:1]).json()["summary"]["present"] == 1
+
+
+def test_upload_opens_zips_from_the_spooled_file(client: TestClient, admin: dict,
+                                                 settings: Settings, ct_files: list[Path],
+                                                 tmp_path: Path) -> None:
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in ct_files:
+            z.write(path, f"ct/{path.name}")
+    r = _upload(client, admin, [archive])
+    assert r.status_code == 200, r.text
+    assert r.json()["summary"] == {"stored": len(ct_files), "present": 0, "rejected": 0}
+
+
+def _multipart(paths: list[Path], boundary: str = "b0undary") -> tuple[bytes, dict[str, str]]:
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+             f'filename="{p.name}"\r\nContent-Type: application/dicom\r\n\r\n'.encode()
+             + p.read_bytes() + b"\r\n" for p in paths]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), {
+        "Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "streamed"])
+def test_upload_over_the_limit_is_refused(client: TestClient, admin: dict, settings: Settings,
+                                          ct_files: list[Path], tmp_path: Path,
+                                          declared: bool) -> None:
+    settings.max_upload_mb = 1
+    big = tmp_path / "big.dcm"
+    big.write_bytes(b"\0" * (2**20 + 1))
+    body, headers = _multipart(ct_files + [big])
+    content = body if declared else iter([body[i:i + 65536] for i in range(0, len(body), 65536)])
+    r = client.post("/api/v1/dicom", content=content, headers={**admin, **headers})
+    assert r.status_code == 413, r.text
+    assert r.json() == {"detail": "upload too large: more than the 1 MB limit for one upload "
+                                  "(LABELSTACK_MAX_UPLOAD_MB); send fewer or smaller files",
+                        "limit_mb": 1}
+    assert client.get("/api/v1/series", headers=admin).json()["total"] == 0
+    body, headers = _multipart(ct_files)  # under the limit, the same route still imports
+    r = client.post("/api/v1/dicom", content=body, headers={**admin, **headers})
+    assert r.status_code == 200 and r.json()["summary"]["stored"] == len(ct_files)
+
+
+def test_upload_needs_multipart_files(client: TestClient, admin: dict, settings: Settings) -> None:
+    r = client.post("/api/v1/dicom", content=b"DICM", headers=admin)
+    assert r.status_code == 422 and "multipart/form-data" in r.json()["detail"]
+    r = client.post("/api/v1/dicom", data={"other": "x"}, files={"x": ("a", b"b")}, headers=admin)
+    assert r.status_code == 422 and "`files`" in r.json()["detail"]
 
 
 @pytest.mark.parametrize("method,path", [
