@@ -1,4 +1,5 @@
-"""Series: search the index (admins), and view one series (any signed-in user).
+"""Series: search the index (admins), and view one series (admins, and the assignees of a
+task that holds it: `image_access`).
 
 Plain `def` routes: decoding and store reads run in the thread pool, off the event loop.
 """
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
-from labelstack.services import image_view, images
+from labelstack.services import image_access, image_view, images
 
 router = APIRouter(prefix="/series", tags=["series"])
 MEDIA = {"png": "image/png", "jpeg": "image/jpeg"}
@@ -33,22 +34,24 @@ def search_series(session: SessionDep, actor: AdminUser, patient: str | None = N
 
 
 @router.get("/{series_uid}")
-def get_series(session: SessionDep, _user: CurrentUser, series_uid: str) -> dict[str, Any]:
+def get_series(session: SessionDep, actor: CurrentUser, series_uid: str) -> dict[str, Any]:
     """Index data plus the volume geometry (decodes the series on first use)."""
+    image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
     row = images.get_series(session, series_uid)
     volume = image_view.open_volume(session, series_uid)
     return {**asdict(row), "geometry": asdict(image_view.geometry(volume))}
 
 
 @router.get("/{series_uid}/metadata")
-def get_metadata(session: SessionDep, _user: CurrentUser, series_uid: str,
+def get_metadata(session: SessionDep, actor: CurrentUser, series_uid: str,
                  instance: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
     return image_view.metadata(session, series_uid, instance)
 
 
 @router.get("/{series_uid}/render", response_class=Response,
             responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
-def render(session: SessionDep, _user: CurrentUser, series_uid: str,
+def render(session: SessionDep, actor: CurrentUser, series_uid: str,
            plane: Literal["axial", "coronal", "sagittal"] = "axial",
            index: Annotated[int | None, Query(ge=0, description="default: middle slice")] = None,
            ww: Annotated[float | None, Query(gt=0, description="window width")] = None,
@@ -56,6 +59,7 @@ def render(session: SessionDep, _user: CurrentUser, series_uid: str,
            invert: Annotated[int, Query(ge=0, le=1)] = 0,
            format: Literal["png", "jpeg"] = "png") -> Response:  # noqa: A002
     """One slice at the native pixel grid; the series' default window unless ww/wl are given."""
+    image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
     data = image_view.render(session, series_uid, plane=plane, index=index, center=wl, width=ww,
                              invert=bool(invert), fmt=format)
     return Response(data, media_type=MEDIA[format], headers={"Cache-Control": "no-cache"})
@@ -63,5 +67,6 @@ def render(session: SessionDep, _user: CurrentUser, series_uid: str,
 
 @router.get("/{series_uid}/thumbnail", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}})
-def thumbnail(session: SessionDep, _user: CurrentUser, series_uid: str) -> Response:
+def thumbnail(session: SessionDep, actor: CurrentUser, series_uid: str) -> Response:
+    image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
     return Response(image_view.thumbnail(session, series_uid), media_type="image/jpeg")

@@ -1,5 +1,6 @@
 """Looking at indexed series: the cached volume, its geometry, rendered slices, thumbnails
-and DICOM tags. Any signed-in user may view; what they may *change* is decided elsewhere.
+and DICOM tags. Who may view a series is `image_access.require_series_reader`, which
+callers check first; what they may *change* is decided elsewhere.
 
 Everything here blocks (store reads, decoding, encoding): call it from plain `def`
 routes or `run.io_bound`, never inline in an async handler.

@@ -138,9 +138,9 @@ def test_search_and_detail(client: TestClient, admin: dict, loaded: None) -> Non
     assert client.get("/api/v1/series/1.2.3", headers=admin).status_code == 404
 
 
-def test_render_matches_the_reference(client: TestClient, make_user, token_for, loaded: None,
+def test_render_matches_the_reference(client: TestClient, admin: dict, loaded: None,
                                       ct_files: list[Path]) -> None:
-    viewer = token_for(make_user("annotator"))
+    viewer = admin
     reference = volume_from_datasets([dcmread(p) for p in ct_files])
     for plane, index in [("axial", 2), ("coronal", 20), ("sagittal", 0)]:
         r = client.get(f"/api/v1/series/{CT_UID}/render",

@@ -1,0 +1,47 @@
+"""Who may look at a series: admins any; everyone else only the images of their own tasks.
+
+An image belongs to a task when the task holds it directly (label tasks, annotation tasks
+over images), holds a label assignment on it (annotation tasks), or holds an annotation
+of such an assignment (review tasks). The task's status does not matter: a reviewer may
+look back at what they reviewed.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from labelstack.db.enums import Role
+from labelstack.db.models import Annotation, LabelAssignment, Series, Task, TaskItem, User
+from labelstack.services.errors import Forbidden, NotFound
+from labelstack.services.security import has_role
+
+
+def require_series_reader(session: Session, *, actor: User, series_uid: str) -> None:
+    """Refuse (403) unless `actor` may view the series; one rule for the API and the pages.
+
+    An unknown UID is 404 for admins; others get the same 403 as for a series outside their
+    tasks, so they cannot probe which UIDs exist.
+    """
+    series = session.exec(select(Series).where(Series.series_uid == series_uid)).first()
+    if has_role(actor, Role.admin):
+        if series is None:
+            raise NotFound(f"no series {series_uid} in the index")
+        return
+    if series is None or actor.id is None or not _in_their_tasks(session, actor.id, series):
+        raise Forbidden(f"series {series_uid} is not part of any of your tasks: only admins "
+                        "and the assignees of a task holding it may view it")
+
+
+def _in_their_tasks(session: Session, user_id: int, series: Series) -> bool:
+    theirs = select(TaskItem.id).join(Task, col(Task.id) == col(TaskItem.task_id)) \
+        .where(Task.assignee_id == user_id)
+    on_series = col(LabelAssignment.series_id) == series.id
+    ways = (
+        theirs.where(TaskItem.series_id == series.id),
+        theirs.join(LabelAssignment, col(LabelAssignment.id) == col(TaskItem.label_assignment_id))
+        .where(on_series),
+        theirs.join(Annotation, col(Annotation.id) == col(TaskItem.annotation_id))
+        .join(LabelAssignment, col(LabelAssignment.id) == col(Annotation.label_assignment_id))
+        .where(on_series),
+    )
+    return any(session.exec(way.limit(1)).first() is not None for way in ways)
