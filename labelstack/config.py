@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     dicomweb_username: str | None = None
     dicomweb_password: str | None = None
     volume_cache_mb: int = 2048
+    volume_disk_cache_mb: int = Field(default=20480, ge=0)  # .npy copies in data_dir/cache
     # One upload (all its files together, API or Images page) may carry at most this much.
     max_upload_mb: int = Field(default=2048, ge=1)
     host: str = "127.0.0.1"

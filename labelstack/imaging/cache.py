@@ -1,9 +1,15 @@
-"""Decoded volumes cached in memory (LRU, bounded by bytes) and on disk (.npy + .json).
+"""Decoded volumes cached in memory (LRU, bounded by bytes) and on disk (.npy + .json, LRU by
+last use, bounded by bytes after each write).
 
 Disk entries are memory-mapped on reload, so reopening a series after a restart costs a
 file open, not a decode. The disk copy is written by a background thread (a 512x512x300
 float32 volume is 300 MB: seconds of I/O the first viewer should not wait for); ``flush``
 waits for it. Cached pixels are read-only: every viewer of a series shares them.
+
+The disk tier is trimmed after each write, least recently used first (an entry's mtime is
+its last use: set when written and when reloaded, since atime is often not kept). Entries
+of volumes held in memory are in use and stay, so the disk may exceed its bound by at most
+what memory holds.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ _FORMAT = 1  # bump when the on-disk layout or the decoding semantics change
 class VolumeCache:
     """Thread-safe; concurrent ``get`` calls for one key run its loader once."""
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    def __init__(self, directory: Path, max_bytes: int, disk_max_bytes: int | None = None) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+        self.disk_max_bytes = disk_max_bytes  # None: unbounded
         self._memory: OrderedDict[str, Volume] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -120,12 +127,15 @@ class VolumeCache:
             if meta.pop("format", None) != _FORMAT or meta.pop("key", None) != key:
                 return None
             pixels = np.load(npy, mmap_mode="r")
+            os.utime(npy)  # used now: last to be evicted from disk
         except (OSError, ValueError):
             return None
         return Volume(pixels=pixels, **_from_json(meta))
 
     def _to_disk(self, key: str, volume: Volume) -> None:
         """Write pixels, then geometry: the .json is the commit marker, both via atomic rename."""
+        if self.disk_max_bytes is not None and volume.pixels.nbytes > self.disk_max_bytes:
+            return  # would evict everything else and still not fit
         npy, meta_path = self._paths(key)
         meta = {"format": _FORMAT, "key": key, **_to_json(volume)}
         tmp_npy, tmp_meta = npy.with_suffix(f".{os.getpid()}.tmp.npy"), meta_path.with_suffix(".tmp")
@@ -137,6 +147,34 @@ class VolumeCache:
         except OSError:
             tmp_npy.unlink(missing_ok=True)  # a full disk must not break viewing
             tmp_meta.unlink(missing_ok=True)
+        self._trim_disk(keep=npy.stem)
+
+    def _trim_disk(self, *, keep: str) -> None:
+        """Delete least recently used entries until the disk tier fits its bound; the entry
+        just written and those of volumes in memory stay."""
+        if self.disk_max_bytes is None:
+            return
+        with self._lock:
+            in_use = {self._paths(k)[0].stem for k in self._memory} | {keep}
+        entries, total = [], 0
+        for npy in self.directory.glob("*.npy"):
+            if npy.name.endswith(".tmp.npy"):  # a write in progress
+                continue
+            meta = npy.with_suffix(".json")
+            try:
+                stat = npy.stat()
+                size = stat.st_size + (meta.stat().st_size if meta.exists() else 0)
+            except OSError:  # evicted meanwhile by another process
+                continue
+            total += size
+            entries.append((stat.st_mtime_ns, npy, meta, size))
+        for _, npy, meta, size in sorted(entries):
+            if total <= self.disk_max_bytes:
+                break
+            if npy.stem not in in_use:
+                meta.unlink(missing_ok=True)  # the commit marker first: readers see a miss
+                npy.unlink(missing_ok=True)
+                total -= size
 
 
 def _to_json(volume: Volume) -> dict:

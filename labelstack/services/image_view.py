@@ -50,7 +50,8 @@ def volume_cache() -> VolumeCache:
         if _cache is None:
             settings = current_settings()
             _cache = VolumeCache(settings.data_dir / "cache" / "volumes",
-                                 settings.volume_cache_mb << 20)
+                                 settings.volume_cache_mb << 20,
+                                 disk_max_bytes=settings.volume_disk_cache_mb << 20)
         return _cache
 
 

@@ -113,3 +113,50 @@ def test_corrupt_disk_entry_is_reloaded(tmp_path) -> None:
         path.write_text("{not json")
     assert VolumeCache(tmp_path, max_bytes=1 << 20).get("k", loader_of(4, calls, "k")).pixels[0, 0, 0] == 4
     assert calls == ["k", "k"]
+
+
+def _entry_bytes(tmp_path) -> int:
+    """Disk size of one cached (4, 10, 10) float32 volume: .npy plus .json."""
+    probe = VolumeCache(tmp_path / "probe", max_bytes=0)
+    probe.get("probe", loader_of(0, [], "probe"))
+    probe.flush()
+    return sum(p.stat().st_size for p in (tmp_path / "probe").iterdir())
+
+
+def _on_disk(directory) -> int:
+    return len(list(directory.glob("*.json")))
+
+
+def test_disk_tier_evicts_the_least_recently_used_after_a_write(tmp_path) -> None:
+    bound, directory, calls = 2 * _entry_bytes(tmp_path) + 200, tmp_path / "c", []
+    cache = VolumeCache(directory, max_bytes=0, disk_max_bytes=bound)  # nothing stays in memory
+    for key in "ab":
+        cache.get(key, loader_of(1, calls, key))
+        cache.flush()
+    cache.get("a", loader_of(1, calls, "a"))  # a reloaded from disk: b is now least recent
+    cache.get("c", loader_of(1, calls, "c"))
+    cache.flush()
+    assert _on_disk(directory) == 2
+    assert sum(p.stat().st_size for p in directory.iterdir()) <= bound
+    for key in "ac":
+        cache.get(key, loader_of(1, calls, key))
+    assert calls == ["a", "b", "c"]  # a and c came from disk
+    cache.get("b", loader_of(1, calls, "b"))
+    assert calls == ["a", "b", "c", "b"]  # b was evicted: loaded again
+
+
+def test_disk_tier_keeps_entries_of_volumes_in_memory(tmp_path) -> None:
+    directory, calls = tmp_path / "c", []
+    cache = VolumeCache(directory, max_bytes=1 << 20, disk_max_bytes=_entry_bytes(tmp_path))
+    for key in "ab":
+        cache.get(key, loader_of(1, calls, key))
+        cache.flush()
+    assert ("a" in cache, "b" in cache) == (True, True)
+    assert _on_disk(directory) == 2  # both in use, though the bound fits only one
+
+
+def test_volume_larger_than_the_disk_bound_is_served_but_not_written(tmp_path) -> None:
+    cache, calls = VolumeCache(tmp_path, max_bytes=1 << 20, disk_max_bytes=1000), []
+    assert cache.get("big", loader_of(3, calls, "big")).pixels.nbytes == 1600
+    cache.flush()
+    assert list(tmp_path.iterdir()) == [] and "big" in cache
