@@ -13,10 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.services import chromium_path, postgres_database
 
+# Generous waits: CI shares two cores between the server, the browser and the other worker.
+expect.set_options(timeout=15_000)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -106,7 +108,8 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     p = context.new_page()
-    p.set_default_timeout(15_000)
+    p.set_default_timeout(30_000)
+    p.set_default_navigation_timeout(30_000)
     yield p
     context.close()
 
