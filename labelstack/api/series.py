@@ -25,11 +25,14 @@ def search_series(session: SessionDep, actor: AdminUser, patient: str | None = N
                   modality: str | None = None, date_from: date | None = None,
                   date_to: date | None = None, description: str | None = None,
                   offset: Annotated[int, Query(ge=0)] = 0,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+                  limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                  sort: Annotated[str, Query(description="study_date, patient or modality; "
+                                             "'-' first for descending")] = "-study_date",
+                  ) -> dict[str, Any]:
     """Series matching all filters (text filters match parts, modality exactly), paged."""
     page = images.search(session, actor=actor, patient=patient, modality=modality,
                          date_from=date_from, date_to=date_to, description=description,
-                         offset=offset, limit=limit)
+                         offset=offset, limit=limit, sort=sort)
     return asdict(page)
 
 

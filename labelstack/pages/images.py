@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass, field
 from datetime import date
 
 from nicegui import run, ui
 
 from labelstack.components.dicom_upload import UploadDialog
 from labelstack.components.frame import frame, signed_in_user
-from labelstack.components.workflow import empty_state
+from labelstack.components.workflow import empty_state, keep_row_count, loading
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
@@ -20,19 +21,42 @@ from labelstack.services.image_index import SeriesRow
 COLUMNS = [
     {"name": "thumbnail", "label": "", "field": "thumbnail", "align": "center"},
     {"name": "patient", "label": "Patient", "field": "patient", "sortable": True, "align": "left"},
-    {"name": "study", "label": "Study", "field": "study", "sortable": True, "align": "left"},
+    {"name": "study", "label": "Study", "field": "study", "align": "left"},
     {"name": "study_date", "label": "Date", "field": "study_date", "sortable": True,
      "align": "left"},
     {"name": "modality", "label": "Modality", "field": "modality", "sortable": True,
      "align": "left"},
-    {"name": "series", "label": "Series", "field": "series", "sortable": True, "align": "left"},
+    {"name": "series", "label": "Series", "field": "series", "align": "left"},
     {"name": "size", "label": "Size", "field": "size", "align": "left"},
     {"name": "store", "label": "Store", "field": "store", "align": "left"},
     {"name": "actions", "label": "", "field": "series_uid", "align": "right"},
 ]
 MODALITIES = ["", "CT", "MR", "CR", "DX", "US", "MG", "XA", "OT"]
-LIMIT = 200
+# table column → the search service's sort key (the only columns offered for sorting)
+SORTS = {"study_date": "study_date", "patient": "patient", "modality": "modality"}
+PAGE_SIZES = [10, 20, 50, 100]
+THUMBNAIL_BATCH = 5  # thumbnails sent per table update
 BLANK = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+EMPTY = "No images yet — upload DICOM files or a zip"
+
+
+@dataclass(kw_only=True, slots=True)
+class View:
+    """What the table shows: filters, sort and page; `shown` counts loads, so a slow
+    thumbnail pass for a page the user already left stops."""
+
+    sort_by: str = "study_date"
+    descending: bool = True
+    page: int = 1
+    page_size: int = 20
+    filters: dict = field(default_factory=dict)
+    total: int = 0
+    shown: int = 0
+    thumbnails: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sort(self) -> str:
+        return ("-" if self.descending else "") + SORTS.get(self.sort_by, "study_date")
 
 
 @ui.page("/images")
@@ -40,6 +64,7 @@ async def images_page() -> None:
     actor = signed_in_user(Role.admin)
     if actor is None:
         return
+    view = View()
     with frame("Images", user=actor):
         with ui.row().classes("w-full items-center gap-2"):
             patient = ui.input(placeholder="Patient name or id").props(
@@ -48,8 +73,10 @@ async def images_page() -> None:
                 "outlined dense options-dense data-testid=images-filter-modality").classes("w-32")
             description = ui.input(placeholder="Description").props(
                 "outlined dense clearable data-testid=images-filter-description").classes("w-56")
-            date_from = ui.input("From").props("outlined dense type=date clearable").classes("w-40")
-            date_to = ui.input("To").props("outlined dense type=date clearable").classes("w-40")
+            date_from = ui.input("From").props(
+                "outlined dense type=date clearable data-testid=images-filter-from").classes("w-40")
+            date_to = ui.input("To").props(
+                "outlined dense type=date clearable data-testid=images-filter-to").classes("w-40")
             ui.space()
             if images.current_settings().dicomweb_url:
                 ui.button("Sync from PACS", icon="sync", on_click=lambda: sync()).props(
@@ -58,10 +85,11 @@ async def images_page() -> None:
                 .props("unelevated no-caps data-testid=images-upload-open")
         total = ui.label().classes("text-caption text-grey-7").props("data-testid=images-total")
         table = ui.table(columns=COLUMNS, rows=[], row_key="series_uid",
-                         pagination={"rowsPerPage": 20, "sortBy": "study_date",
-                                     "descending": True}) \
-            .classes("w-full").props("flat bordered data-testid=images-table")
-        empty_state(table, "No images yet — upload DICOM files or a zip", icon="photo_library")
+                         pagination={"page": 1, "rowsPerPage": view.page_size, "rowsNumber": 0,
+                                     "sortBy": view.sort_by, "descending": view.descending}) \
+            .classes("w-full").props("flat bordered loading data-testid=images-table")
+        table.props["rows-per-page-options"] = PAGE_SIZES
+        empty_state(table, EMPTY, icon="photo_library")
         table.add_slot("body-cell-thumbnail", """
             <q-td :props="props" style="width: 72px">
               <img :src="props.value" data-testid="images-thumbnail"
@@ -75,21 +103,70 @@ async def images_page() -> None:
                      @click="$parent.$emit('tags', props.row.series_uid)">
                 <q-tooltip>DICOM tags</q-tooltip></q-btn>
             </q-td>""")
-        upload_dialog = UploadDialog(actor, on_done=lambda: refresh())
+        upload_dialog = UploadDialog(actor, on_done=lambda: after_upload())
 
     async def refresh() -> None:
-        filters = {"patient": patient.value or None, "modality": modality.value or None,
-                   "description": description.value or None,
-                   "date_from": _date(date_from.value), "date_to": _date(date_to.value)}
-        page = await run.io_bound(_search, actor, filters)
-        table.rows = [_row(r) for r in page.items]
-        shown = f"{len(page.items)} of {page.total}" if page.total > LIMIT else str(page.total)
-        total.set_text(f"{shown} series — refine the filters to see others"
-                       if page.total > LIMIT else f"{shown} series")
+        view.filters = {"patient": (patient.value or "").strip() or None,
+                        "modality": modality.value or None,
+                        "description": (description.value or "").strip() or None,
+                        "date_from": _date(date_from.value), "date_to": _date(date_to.value)}
+        view.shown += 1
+        shown = view.shown
+        loading(table, True)
+        try:
+            page = await run.io_bound(_search, actor, view)
+        except ServiceError as exc:
+            loading(table, False)
+            ui.notify(exc.detail, type="negative")
+            return
+        if shown != view.shown:
+            return  # a newer request is on its way
+        last = max(1, -(-page.total // view.page_size))
+        if view.page > last:  # the rows shrank under this page (a filter, a sync): go back
+            view.page = last
+            await refresh()
+            return
+        empty_state(table, "No images match these filters" if any(view.filters.values())
+                    else EMPTY, icon="photo_library")
+        table.rows = [_row(r, view.thumbnails.get(r.series_uid, BLANK)) for r in page.items]
+        view.total = page.total
+        table.pagination = {**table.pagination, "page": view.page, "rowsPerPage": view.page_size,
+                            "rowsNumber": page.total, "sortBy": view.sort_by,
+                            "descending": view.descending}
+        total.set_text(f"{page.total} series")
+        loading(table, False)
         table.update()
-        for row in list(table.rows):
-            row["thumbnail"] = await run.io_bound(_thumbnail, row["series_uid"])
+        await fill_thumbnails(shown)
+
+    async def fill_thumbnails(shown: int) -> None:
+        missing = [row for row in table.rows if row["series_uid"] not in view.thumbnails]
+        for start in range(0, len(missing), THUMBNAIL_BATCH):
+            batch = missing[start:start + THUMBNAIL_BATCH]
+            images_ = await run.io_bound(_thumbnails, [row["series_uid"] for row in batch])
+            if shown != view.shown:
+                return  # another page, sort or filter is showing now
+            if len(view.thumbnails) > 1000:
+                view.thumbnails.clear()
+            view.thumbnails.update(images_)
+            for row in batch:
+                row["thumbnail"] = images_[row["series_uid"]]
             table.update()
+
+    async def after_upload() -> None:
+        view.thumbnails.clear()  # a series that grew gets a new middle image
+        await refresh()
+
+    async def first_page() -> None:
+        view.page = 1
+        await refresh()
+
+    async def on_request(event) -> None:  # noqa: ANN001
+        p = event.args["pagination"]
+        view.page, view.page_size = p.get("page") or 1, p.get("rowsPerPage") or view.page_size
+        sort_by = p.get("sortBy")
+        view.sort_by = sort_by if sort_by in SORTS else "study_date"
+        view.descending = bool(p.get("descending")) if sort_by in SORTS else True
+        await refresh()
 
     async def sync() -> None:
         notification = ui.notification("Syncing from the PACS…", spinner=True, timeout=None)
@@ -103,12 +180,15 @@ async def images_page() -> None:
         notification.spinner, notification.timeout = False, 5
         await refresh()
 
-    for field in (patient, description):
-        field.on("keydown.enter", refresh)
-        field.on("clear", refresh)
-    for field in (modality, date_from, date_to):
-        field.on_value_change(refresh)
+    for element in (patient, description):
+        element.on("keydown.enter", first_page)
+        element.on("clear", first_page)
+    for element in (modality, date_from, date_to):
+        element.on_value_change(first_page)
+    table.on("request", on_request)
+    keep_row_count(table, lambda: view.total)
     table.on("tags", lambda e: TagsDialog(e.args).open())
+    await ui.context.client.connected()  # fill in after the page shows: no stale re-render
     await refresh()
 
 
@@ -150,13 +230,13 @@ class TagsDialog:
         self.table.update()
 
 
-def _row(row: SeriesRow) -> dict:
+def _row(row: SeriesRow, thumbnail: str = BLANK) -> dict:
     size = f"{row.columns}×{row.rows}" if row.rows else ""
     if row.number_of_instances > 1:
         frames = f"{row.number_of_instances} images"
     else:
         frames = f"{row.number_of_frames} frames" if row.number_of_frames > 1 else "1 image"
-    return {"series_uid": row.series_uid, "thumbnail": BLANK,
+    return {"series_uid": row.series_uid, "thumbnail": thumbnail,
             "patient": f"{row.patient_name} ({row.patient_id})" if row.patient_id
             else row.patient_name, "study": row.study_description or "—",
             "study_date": row.study_date.isoformat() if row.study_date else "",
@@ -172,18 +252,24 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _search(actor: User, filters: dict):  # noqa: ANN202
+def _search(actor: User, view: View):  # noqa: ANN202
     with session_scope() as session:
-        return images.search(session, actor=actor, limit=LIMIT, **filters)
+        return images.search(session, actor=actor, offset=(view.page - 1) * view.page_size,
+                             limit=view.page_size, sort=view.sort, **view.filters)
 
 
-def _thumbnail(series_uid: str) -> str:
-    try:
-        with session_scope() as session:
-            data = image_view.thumbnail(session, series_uid)
-    except ServiceError:
-        return BLANK
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode()
+def _thumbnails(series_uids: list[str]) -> dict[str, str]:
+    """uid → data URL; a series that cannot be displayed gets a blank square."""
+    out = {}
+    with session_scope() as session:
+        for uid in series_uids:
+            try:
+                data = image_view.thumbnail(session, uid)
+            except ServiceError:
+                out[uid] = BLANK
+            else:
+                out[uid] = "data:image/jpeg;base64," + base64.b64encode(data).decode()
+    return out
 
 
 def _sync(actor: User) -> images.SyncReport:

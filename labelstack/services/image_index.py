@@ -16,9 +16,11 @@ from sqlmodel import Session, col, func, select
 
 from labelstack.db.models import Instance, LabelAssignment, Series, Study, TaskItem
 from labelstack.db.types import utcnow
+from labelstack.services.errors import InvalidInput
 from labelstack.stores import ImageStore, IndexEntry
 
 MAX_PAGE_SIZE = 200
+SORTABLE = ("study_date", "patient", "modality")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -109,8 +111,11 @@ def upsert_entry(session: Session, entry: IndexEntry, *, store: str) -> Instance
 def search_series(session: Session, *, patient: str | None = None, modality: str | None = None,
                   date_from: date | None = None, date_to: date | None = None,
                   description: str | None = None, offset: int = 0,
-                  limit: int = 50) -> SeriesPage:
-    """Series matching every given filter, newest study first; text filters match parts."""
+                  limit: int = 50, sort: str = "-study_date") -> SeriesPage:
+    """Series matching every given filter; text filters match parts. `sort` is one of
+    `SORTABLE`, `-` first for descending (default: newest study first); ties fall back to
+    newest study, patient, series number, so pages never overlap."""
+    order = _order(sort)
     query = select(Series, Study).join(Study, col(Series.study_id) == col(Study.id))
     if patient:
         like = f"%{_escape(patient.strip())}%"
@@ -128,11 +133,26 @@ def search_series(session: Session, *, patient: str | None = None, modality: str
                                    col(Study.study_description).ilike(like, escape="\\")))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    rows = session.exec(query.order_by(col(Study.study_date).desc().nulls_last(),
-                                       col(Study.patient_name), col(Series.series_number),
-                                       col(Series.id)).offset(max(0, offset)).limit(limit)).all()
+    rows = session.exec(query.order_by(*order).offset(max(0, offset)).limit(limit)).all()
     return SeriesPage(items=[SeriesRow.of(s, st) for s, st in rows], total=total,
                       offset=max(0, offset), limit=limit)
+
+
+def _order(sort: str) -> list[sa.ColumnElement]:
+    name = sort.strip().removeprefix("-")
+    descending = sort.strip().startswith("-")
+    if name not in SORTABLE:
+        raise InvalidInput(f"cannot sort series by {name!r}; use one of {', '.join(SORTABLE)}")
+    blank, keys = {
+        "study_date": (col(Study.study_date).is_(None), [col(Study.study_date)]),
+        "patient": (col(Study.patient_name) == "",
+                    [func.lower(Study.patient_name), col(Study.patient_id)]),
+        "modality": (col(Series.modality) == "", [func.upper(Series.modality)]),
+    }[name]
+    # blank values last either way: a missing date or name is nothing to sort by
+    return [sa.case((blank, 1), else_=0), *(k.desc() if descending else k.asc() for k in keys),
+            col(Study.study_date).desc().nulls_last(), col(Study.patient_name),
+            col(Series.series_number).nulls_last(), col(Series.id)]
 
 
 def series_titles(session: Session, ids: Iterable[int]) -> dict[int, str]:
