@@ -4,6 +4,7 @@ sign-in guard that keeps every page except /login behind a session."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -23,7 +24,8 @@ class SignInGuard(BaseHTTPMiddleware):
         path = request.url.path
         if (path in Client.page_routes.values() and path not in OPEN_PAGES
                 and app.storage.user.get(SESSION_KEY) is None):
-            return RedirectResponse(f"/login?redirect_to={path}")
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?{urlencode({'redirect_to': target})}")
         return await call_next(request)
 
 

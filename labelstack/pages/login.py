@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from nicegui import ui
 
 from labelstack.components.frame import ACCENT
@@ -10,12 +13,14 @@ from labelstack.db.session import session_scope
 from labelstack.services import auth
 from labelstack.services.errors import NotAuthenticated
 
+SAFE_PATH = re.compile(r"/(?![/\\])[^\s\\]*")
+
 
 @ui.page("/login")
 def login_page(redirect_to: str = "") -> None:
     user = browser_user()
     if user is not None:
-        ui.navigate.to(_safe_target(redirect_to) or home_path(user))
+        ui.navigate.to(safe_target(redirect_to) or home_path(user))
         return
     ui.page_title("Sign in · LabelStack")
     ui.colors(primary=ACCENT)
@@ -26,7 +31,8 @@ def login_page(redirect_to: str = "") -> None:
         button.props("loading")
         try:
             with session_scope() as session:
-                found = await auth.login(session, email.value or "", password.value or "")
+                found = await auth.login(session, email.value or "", password.value or "",
+                                         source=_client_address())
         except NotAuthenticated as exc:
             error.set_text(exc.detail)
             error.set_visibility(True)
@@ -35,7 +41,7 @@ def login_page(redirect_to: str = "") -> None:
         finally:
             button.props(remove="loading")
         login_browser(found)
-        ui.navigate.to(_safe_target(redirect_to) or home_path(found))
+        ui.navigate.to(safe_target(redirect_to) or home_path(found))
 
     with ui.card().classes("absolute-center w-96 p-8 gap-4"):
         with ui.row().classes("items-center gap-2"):
@@ -54,6 +60,16 @@ def login_page(redirect_to: str = "") -> None:
         email.on("keydown.enter", lambda: password.run_method("focus"))
 
 
-def _safe_target(target: str) -> str:
-    """Only same-site paths, so the login page cannot be used to redirect elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") else ""
+def safe_target(target: str) -> str:
+    """Only a plain same-site path, so the login page cannot send anyone elsewhere: browsers
+    read a backslash as a slash and drop tabs and newlines, so "/\\evil" or "/<tab>/evil" would
+    leave the site."""
+    if not SAFE_PATH.fullmatch(target):
+        return ""
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else ""
+
+
+def _client_address() -> str:
+    request = ui.context.client.request
+    return request.client.host if request is not None and request.client else ""

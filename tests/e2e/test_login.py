@@ -17,7 +17,7 @@ def server(request: pytest.FixtureRequest) -> LiveServer:
 
 def test_pages_redirect_to_login_without_a_session(page: Page, server: LiveServer) -> None:
     page.goto(f"{server.url}/users")
-    expect(page).to_have_url(f"{server.url}/login?redirect_to=/users")
+    expect(page).to_have_url(f"{server.url}/login?redirect_to=%2Fusers")
     expect(page.get_by_test_id("login-submit")).to_be_visible()
     screenshot(page, f"login-{server.database_url.split(':')[0]}")
 
@@ -64,4 +64,4 @@ def test_logout_ends_the_session(page: Page, server: LiveServer) -> None:
     page.get_by_test_id("logout").click()
     expect(page.get_by_test_id("login-submit")).to_be_visible()
     page.goto(f"{server.url}/users")
-    expect(page).to_have_url(f"{server.url}/login?redirect_to=/users")
+    expect(page).to_have_url(f"{server.url}/login?redirect_to=%2Fusers")
