@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
@@ -21,10 +22,11 @@ class Token(BaseModel):
 
 
 @router.post("/token", response_model=Token)
-async def token(session: SessionDep,
+async def token(request: Request, session: SessionDep,
                 form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    user = await auth.login(session, form.username, form.password)
-    return Token(access_token=auth.issue_token(session, user))
+    source = request.client.host if request.client else ""
+    user = await auth.login(session, form.username, form.password, source=source)
+    return Token(access_token=await asyncio.to_thread(auth.issue_token, session, user))
 
 
 @router.get("/me", response_model=UserPublic)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,22 +22,30 @@ TOKEN_LIFETIME = timedelta(days=7)
 
 @dataclass(slots=True)
 class LoginThrottle:
-    """Slows repeated failures per e-mail: each failure doubles the wait, up to `max_delay`."""
+    """Slows repeated failures per key (the e-mail, and the caller's address): each failure
+    doubles the wait, up to `max_delay`. Bounded, so random e-mails cannot fill memory."""
 
     base_delay: float = 0.25
     max_delay: float = 8.0
     window: float = 900.0
-    _failures: dict[str, tuple[int, float]] = field(default_factory=dict)
+    max_keys: int = 10_000
+    _failures: OrderedDict[str, tuple[int, float]] = field(default_factory=OrderedDict)
 
-    def delay_for(self, key: str) -> float:
+    def delay_for(self, *keys: str) -> float:
+        return max((self._delay(key) for key in keys), default=0.0)
+
+    def _delay(self, key: str) -> float:
         count, last = self._failures.get(key, (0, 0.0))
         if not count or time.monotonic() - last > self.window:
             return 0.0
         return min(self.base_delay * 2 ** (count - 1), self.max_delay)
 
-    def failed(self, key: str) -> None:
-        count, _ = self._failures.get(key, (0, 0.0))
-        self._failures[key] = (count + 1, time.monotonic())
+    def failed(self, *keys: str) -> None:
+        for key in keys:
+            count, _ = self._failures.pop(key, (0, 0.0))
+            self._failures[key] = (count + 1, time.monotonic())
+        while len(self._failures) > self.max_keys:
+            self._failures.popitem(last=False)
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)
@@ -54,18 +63,19 @@ def authenticate(session: Session, email: str, password: str) -> User:
     return user
 
 
-async def login(session: Session, email: str, password: str) -> User:
-    """Authenticate, waiting longer after each recent failure for this e-mail."""
-    key = email.strip().lower()
-    delay = throttle.delay_for(key)
+async def login(session: Session, email: str, password: str, *, source: str = "") -> User:
+    """Authenticate off the event loop (argon2 costs tens of ms), waiting longer after each
+    recent failure for this e-mail or this caller (`source`, e.g. the client address)."""
+    keys = [email.strip().lower()] + ([f"from:{source}"] if source else [])
+    delay = throttle.delay_for(*keys)
     if delay:
         await asyncio.sleep(delay)
     try:
-        user = authenticate(session, email, password)
+        user = await asyncio.to_thread(authenticate, session, email, password)
     except NotAuthenticated:
-        throttle.failed(key)
+        throttle.failed(*keys)
         raise
-    throttle.succeeded(key)
+    throttle.succeeded(keys[0])
     return user
 
 
@@ -90,7 +100,24 @@ def user_for_token(session: Session, token: str) -> User:
 
 def revoke_token(session: Session, token: str) -> None:
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_hash(token))).first()
-    if row is not None:
+    if row is not None and not row.revoked:
         row.revoked = True
         session.add(row)
+        user = session.get(User, row.user_id)
+        audit.record(session, actor=user, action="token.revoke", entity_type="user",
+                     entity_id=row.user_id, details={"token_id": row.id, "reason": "logout"})
         session.commit()
+
+
+def revoke_all_tokens(session: Session, *, actor: User | None, user: User, reason: str) -> int:
+    """Revoke every live token of `user` (no commit): a changed password or a deactivation
+    must not leave old tokens working."""
+    rows = session.exec(select(ApiToken).where(ApiToken.user_id == user.id,
+                                               ApiToken.revoked == False)).all()  # noqa: E712
+    for row in rows:
+        row.revoked = True
+        session.add(row)
+    if rows:
+        audit.record(session, actor=actor, action="token.revoke", entity_type="user",
+                     entity_id=user.id, details={"tokens": len(rows), "reason": reason})
+    return len(rows)

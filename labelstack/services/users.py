@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from labelstack.db.enums import Role
 from labelstack.db.models import User
-from labelstack.services import audit
+from labelstack.services import audit, auth
 from labelstack.services.errors import Conflict, NotFound
 from labelstack.services.security import hash_password, normalise_roles, require_role
 
@@ -67,6 +67,7 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserUpdate
     if data.password is not None:
         user.password_hash = hash_password(data.password)
         changes["password"] = "changed"
+        auth.revoke_all_tokens(session, actor=actor, user=user, reason="password changed")
     if data.roles is not None and normalise_roles(data.roles) != user.roles:
         roles = normalise_roles(data.roles)
         _keep_an_admin(session, user, roles=roles, active=user.is_active)
@@ -76,6 +77,8 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserUpdate
         _keep_an_admin(session, user, roles=user.roles, active=data.is_active)
         changes["is_active"] = {"before": user.is_active, "after": data.is_active}
         user.is_active = data.is_active
+        if not data.is_active:
+            auth.revoke_all_tokens(session, actor=actor, user=user, reason="deactivated")
     if not changes:
         return user
     session.add(user)

@@ -62,3 +62,25 @@ def test_health_reports_schema(client: TestClient) -> None:
     body = r.json()
     assert body["database"] == "ok"
     assert body["schema_revision"] == body["schema_head"]
+
+
+def test_password_change_revokes_old_tokens(client: TestClient, make_user, token_for) -> None:
+    admin = make_user("admin")
+    other = make_user("annotator")
+    old = token_for(other)
+    r = client.patch(f"/api/v1/users/{other.id}", json={"password": "a-brand-new-one"},
+                     headers=token_for(admin))
+    assert r.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=old).status_code == 401
+    fresh = client.post("/api/v1/auth/token", data={"username": other.email,
+                                                    "password": "a-brand-new-one"})
+    assert fresh.status_code == 200
+
+
+def test_revocations_are_audited(client: TestClient, make_user, token_for) -> None:
+    admin = make_user("admin")
+    headers = token_for(make_user("reviewer"))
+    client.post("/api/v1/auth/logout", headers=headers)
+    events = client.get("/api/v1/audit-events", params={"action": "token.revoke"},
+                        headers=token_for(admin)).json()
+    assert [e["details"]["reason"] for e in events["items"]] == ["logout"]

@@ -44,3 +44,19 @@ def test_roles_are_normalised(roles: list[str], stored: str) -> None:
 def test_unknown_role_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown role 'wizard'"):
         normalise_roles(["wizard"])
+
+
+def test_failures_from_one_source_slow_every_email_it_tries() -> None:
+    throttle = LoginThrottle(base_delay=0.25)
+    throttle.failed("a@x.org", "from:10.0.0.9")
+    throttle.failed("b@x.org", "from:10.0.0.9")
+    assert throttle.delay_for("c@x.org", "from:10.0.0.9") == 0.5
+    assert throttle.delay_for("c@x.org", "from:10.0.0.7") == 0.0
+
+
+def test_the_failure_table_is_bounded() -> None:
+    throttle = LoginThrottle(max_keys=3)
+    for i in range(10):
+        throttle.failed(f"user{i}@x.org")
+    assert throttle.delay_for("user0@x.org") == 0.0
+    assert throttle.delay_for("user9@x.org") == 0.25
