@@ -32,8 +32,6 @@ class Settings(BaseSettings):
     volume_disk_cache_mb: int = Field(default=20480, ge=0)  # .npy copies in data_dir/cache
     # One upload (all its files together, API or Images page) may carry at most this much.
     max_upload_mb: int = Field(default=2048, ge=1)
-    host: str = "127.0.0.1"
-    port: int = 8080
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -61,9 +59,12 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         key_file = self.data_dir / "secret.key"
-        if not key_file.exists():
-            key_file.write_text(secrets.token_urlsafe(48))
-            os.chmod(key_file, 0o600)
+        try:
+            fd = os.open(key_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return key_file.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
         return key_file.read_text().strip()
 
 

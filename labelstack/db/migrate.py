@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+from labelstack.db.session import make_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -20,8 +23,26 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# Any constant: replicas starting together take turns migrating PostgreSQL.
+MIGRATION_LOCK = 0x4C53_4D49
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    """Migrate to `revision`; on PostgreSQL under an advisory lock, so several app replicas
+    starting at once do not race (SQLite's file lock already serialises writers)."""
+    if not url.startswith("postgresql"):
+        command.upgrade(alembic_config(url), revision)
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(url), revision)
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+    finally:
+        engine.dispose()
 
 
 def head_revision() -> str:
