@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
@@ -60,7 +61,13 @@ def create_task(session: Session, *, actor: User, data: TaskCreate) -> Task:
 
 def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatus,
                row_version: int | None = None) -> Task:
-    """Move a task along the flow; see `task_rules` for who may make which change."""
+    """Move a task along the flow; see `task_rules` for who may make which change.
+
+    The guarded version bump comes first: it takes the task's row lock, so of two
+    clients starting (or finishing, cancelling) one task at once exactly one goes on to
+    create the task's annotations or reviews and the others get a 409, never a
+    unique-constraint error from inserting the same work twice.
+    """
     task = get_task(session, task_id)
     require_task_actor(session, task=task, actor=actor)
     expected = expect_version(task, row_version)
@@ -68,19 +75,30 @@ def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatu
     rules.check_transition(before, status, who=_who(task, actor),
                            has_assignee=task.assignee_id is not None)
     details: dict[str, Any] = {"before": before, "after": status}
-    if status == S.in_progress:
-        _start(session, task, actor)
-    elif status == S.done:
-        _finish(session, task, actor)
-    elif status == S.open:  # a reopen: its items must not have moved to another active task
-        task_items.check_exclusive(session, task_type=TaskType(task.type),
-                                   ids=task_items.item_ids(session, task), task_id=task.id)
-        task.completed_at = None
-    elif status == S.unassigned:
-        details["assignee_id"] = {"before": task.assignee_id, "after": None}
-        task.assignee_id = None
-    task.status = status
-    save_task(session, task, expected, actor=actor, action="task.status", details=details)
+    try:
+        claim(session, task, expected)
+        if status == S.in_progress:
+            _start(session, task, actor)
+        elif status == S.done:
+            _finish(session, task, actor)
+        elif status == S.open:  # a reopen: its items must not have moved to another active task
+            task_items.check_exclusive(session, task_type=TaskType(task.type),
+                                       ids=task_items.item_ids(session, task), task_id=task.id)
+            task.completed_at = None
+        elif status == S.unassigned:
+            details["assignee_id"] = {"before": task.assignee_id, "after": None}
+            task.assignee_id = None
+        task.status = status
+        _record(session, task, actor=actor, action="task.status", details=details)
+        session.commit()
+    except (IntegrityError, OperationalError) as exc:
+        session.rollback()
+        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            raise
+        raise _concurrent() from None
+    except Exception:
+        session.rollback()
+        raise
     return task
 
 
@@ -201,18 +219,36 @@ def expect_version(task: Task, row_version: int | None) -> int:
 def save_task(session: Session, task: Task, expected: int, *, actor: User, action: str,
           details: dict[str, Any], commit: bool = True) -> None:
     """Bump the version only if nobody else did since we read it, audit, commit."""
+    claim(session, task, expected)
+    _record(session, task, actor=actor, action=action, details=details)
+    if commit:
+        session.commit()
+
+
+def claim(session: Session, task: Task, expected: int) -> None:
+    """The guarded UPDATE: bump `row_version` from `expected`, or roll back and raise 409.
+
+    It also takes the row's write lock until commit, so whatever the caller writes next
+    cannot interleave with another change to the same task.
+    """
     bumped = session.execute(sa.update(Task).where(col(Task.id) == task.id,
                                                    col(Task.row_version) == expected)
                              .values(row_version=expected + 1)
                              .execution_options(synchronize_session=False))
     if bumped.rowcount != 1:
         session.rollback()
-        raise Conflict("the task was changed by someone else at the same time; reload it "
-                       "and try again")
+        raise _concurrent()
     task.row_version = expected + 1
+
+
+def _record(session: Session, task: Task, *, actor: User, action: str,
+            details: dict[str, Any]) -> None:
     task.updated_at = utcnow()
     session.add(task)
     audit.record(session, actor=actor, action=action, entity_type="task", entity_id=task.id,
                  details=details)
-    if commit:
-        session.commit()
+
+
+def _concurrent() -> Conflict:
+    return Conflict("the task was changed by someone else at the same time; reload it "
+                    "and try again")

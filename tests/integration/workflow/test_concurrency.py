@@ -1,4 +1,5 @@
-"""Two clients saving one annotation at once: one wins, the other gets a clear 409.
+"""Two clients saving one annotation, or changing one task's status, at once: one wins,
+the others get a clear 409.
 
 Each thread has its own session (its own connection), like two server workers.
 """
@@ -14,13 +15,15 @@ from sqlmodel import Session, select
 
 from labelstack.annotation.codec import decode_mask, shape_from_text
 from labelstack.db import session as db_session
-from labelstack.db.models import Annotation, AnnotationRevision, AuditEvent, Task, User
-from labelstack.services import revisions
+from labelstack.db.enums import TaskStatus
+from labelstack.db.models import Annotation, AnnotationRevision, AuditEvent, Review, Task, User
+from labelstack.services import revisions, tasks
 from labelstack.services.errors import Conflict
 from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
     make_assignment,
+    review_task,
 )
 
 CLIENTS = 4
@@ -103,3 +106,54 @@ def test_blind_saves_never_corrupt(session: Session, target) -> None:
     assert all(isinstance(o, Conflict) for o in outcomes if o not in wins), outcomes
     _check_not_corrupt(session, annotation, wins)
     assert np.unique([w.revision.sequence for w in wins]).size == len(wins)
+
+
+def _set_status(task_id: int, actor_ids: list[int], status: TaskStatus):
+    def work(s: Session, i: int) -> object:
+        actor = s.get(User, actor_ids[i % len(actor_ids)])
+        return tasks.set_status(s, actor=actor, task_id=task_id, status=status)
+    return work
+
+
+def _one_wins(outcomes: list[object]) -> list[Task]:
+    wins = [o for o in outcomes if isinstance(o, Task)]
+    losers = [o for o in outcomes if not isinstance(o, Task)]
+    assert len(wins) == 1, outcomes
+    assert all(isinstance(o, Conflict) and o.status_code == 409 for o in losers), losers
+    return wins
+
+
+def test_starting_an_annotation_task_at_once_one_wins(session: Session, make_user) -> None:
+    admin, author = make_user("admin"), make_user("annotator")
+    task = annotation_task(session, admin, author, [make_assignment(session),
+                                                    make_assignment(session)], start=False)
+    _one_wins(_race(_set_status(task.id, [author.id], TaskStatus.in_progress)))
+    session.expire_all()
+    made = session.exec(select(Annotation).where(Annotation.task_id == task.id)).all()
+    assert sorted(a.version for a in made) == [1, 1]
+    assert session.get(Task, task.id).status == TaskStatus.in_progress
+
+
+def test_starting_a_review_task_at_once_one_wins(session: Session, make_user) -> None:
+    admin, author, reviewer = make_user("admin"), make_user("annotator"), make_user("reviewer")
+    work = annotation_task(session, admin, author, [make_assignment(session)])
+    annotation = session.exec(select(Annotation).where(Annotation.task_id == work.id)).one()
+    revisions.save_mask(session, actor=author, annotation_id=annotation.id, mask=blob())
+    tasks.set_status(session, actor=author, task_id=work.id, status=TaskStatus.done)
+    check = review_task(session, admin, reviewer, [annotation.id], start=False)
+    _one_wins(_race(_set_status(check.id, [reviewer.id], TaskStatus.in_progress)))
+    session.expire_all()
+    made = session.exec(select(Review).where(Review.task_id == check.id)).all()
+    assert [r.sequence for r in made] == [1]
+
+
+def test_cancel_and_start_at_once_one_wins(session: Session, make_user) -> None:
+    admin, author = make_user("admin"), make_user("annotator")
+    task = annotation_task(session, admin, author, [make_assignment(session)], start=False)
+    starts = _set_status(task.id, [author.id], TaskStatus.in_progress)
+    cancels = _set_status(task.id, [admin.id], TaskStatus.cancelled)
+    (won,) = _one_wins(_race(lambda s, i: (starts if i % 2 else cancels)(s, i)))
+    session.expire_all()
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "task.status",
+                                                   AuditEvent.entity_id == task.id)).all()
+    assert [e.details["after"] for e in events] == [won.status]
