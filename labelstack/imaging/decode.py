@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pydicom
+from pydicom.encaps import parse_basic_offsets, parse_fragments
 from pydicom.pixels import apply_color_lut, apply_modality_lut, convert_color_space, get_decoder
 from pydicom.pixels.utils import get_expected_length, get_nr_frames
 from pydicom.uid import UID, ExplicitVRBigEndian
@@ -24,7 +25,9 @@ _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 def decode_frames(ds: pydicom.Dataset) -> np.ndarray:
     """Return ``(frames, rows, cols)`` float32 modality values or ``(frames, rows, cols, 3)`` uint8."""
     syntax = _check_header(ds)
-    if not syntax.is_compressed:
+    if syntax.is_compressed:
+        _check_encapsulated_frames(ds)
+    else:
         _check_length(ds)
     try:
         return _decode(ds, syntax)
@@ -37,13 +40,17 @@ def decode_frames(ds: pydicom.Dataset) -> np.ndarray:
 def check_decodable(ds: pydicom.Dataset) -> None:
     """Raise ImagingError unless the pixels can be decoded; cheap enough for import time.
 
-    Native pixel data is checked by length; compressed data by decoding its first frame.
+    Native pixel data is checked by length; compressed data by counting its frames in the
+    encapsulation (item headers only) and decoding the first and the last one.
     """
     if not _check_header(ds).is_compressed:
         _check_length(ds)
         return
+    frames = _check_encapsulated_frames(ds)
     try:
-        get_decoder(_syntax(ds)).as_array(ds, index=0, as_rgb=False)
+        decoder = get_decoder(_syntax(ds))
+        for index in sorted({0, frames - 1}):
+            decoder.as_array(ds, index=index, as_rgb=False)
     except Exception as exc:
         raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
 
@@ -92,6 +99,37 @@ def _check_length(ds: pydicom.Dataset) -> None:
             f"truncated pixel data: {actual} bytes, expected {expected} "
             f"for {get_nr_frames(ds, warn=False)} frame(s) of {ds.Rows}x{ds.Columns}"
         )
+
+
+def _check_encapsulated_frames(ds: pydicom.Dataset) -> int:
+    """NumberOfFrames, once the encapsulated data is seen to hold that many frames: a frame
+    starts where an offset table says, else at a fragment opening with a JPEG / JPEG-LS SOI
+    or JPEG 2000 SOC marker, else (RLE: one fragment per frame) at every fragment."""
+    frames = get_nr_frames(ds, warn=False)
+    if frames <= 1:
+        return 1
+    buffer = ds.PixelData
+    try:
+        _, items = parse_fragments(buffer)  # the first item is the Basic Offset Table
+        table = parse_basic_offsets(buffer)
+    except Exception as exc:  # noqa: BLE001  (pydicom raises ValueError and struct errors)
+        raise ImagingError(f"broken encapsulated pixel data ({_syntax_name(ds)}): {exc}") from exc
+    fragments = items[1:]
+    if "ExtendedOffsetTable" in ds:
+        table = np.frombuffer(ds.ExtendedOffsetTable, "<u8").tolist()
+    if table:
+        starts = {p - fragments[0] for p in fragments} if fragments else set()
+        found = sum(1 for offset in table if offset in starts)
+    else:
+        marked = sum(1 for p in fragments if buffer[p + 8 : p + 10] in _FRAME_STARTS)
+        found = marked or len(fragments)
+    if found < frames:
+        raise ImagingError(f"truncated pixel data: {found} of {frames} frames (NumberOfFrames) "
+                           f"in the encapsulated {_syntax_name(ds)} data")
+    return frames
+
+
+_FRAME_STARTS = (b"\xff\xd8", b"\xff\x4f")  # JPEG / JPEG-LS SOI, JPEG 2000 SOC
 
 
 def _syntax(ds: pydicom.Dataset) -> UID:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
+from pydicom.encaps import encapsulate, generate_frames, parse_fragments
 from pydicom.pixels import apply_modality_lut
 from pydicom.uid import UID
 
@@ -295,8 +296,43 @@ def _no_syntax() -> pydicom.Dataset:
     return ds
 
 
+def _fewer_frames(name: str, keep: int, *, bot: bool) -> pydicom.Dataset:
+    """A multi-frame file whose encapsulated data holds only its first ``keep`` frames."""
+    ds = load(name)
+    frames = list(generate_frames(ds.PixelData, number_of_frames=ds.NumberOfFrames))
+    ds.PixelData = encapsulate(frames[:keep], has_bot=bot)
+    return ds
+
+
+def _cut_after_fragment(name: str, keep: int) -> pydicom.Dataset:
+    """Cut between two fragment items, the offset table still naming every frame (a transfer
+    that stopped there, closed by a sequence delimiter)."""
+    ds = load(name)
+    _, items = parse_fragments(ds.PixelData)
+    ds.PixelData = ds.PixelData[: items[keep + 1]]
+    return ds
+
+
+def _last_frame_cut(name: str) -> pydicom.Dataset:
+    ds = load(name)
+    frames = list(generate_frames(ds.PixelData, number_of_frames=ds.NumberOfFrames))
+    frames[-1] = frames[-1][: len(frames[-1]) // 2]
+    ds.PixelData = encapsulate(frames, has_bot=True)
+    return ds
+
+
 BAD = [
     pytest.param(_truncated, "truncated pixel data", id="truncated"),
+    pytest.param(lambda: _fewer_frames("emri_small_jpeg_2k_lossless.dcm", 6, bot=False),
+                 "truncated pixel data: 6 of 10 frames", id="j2k-frames-missing"),
+    pytest.param(lambda: _fewer_frames("color3d_jpeg_baseline.dcm", 100, bot=False),
+                 "truncated pixel data: 100 of 120 frames", id="jpeg-frames-missing"),
+    pytest.param(lambda: _fewer_frames("emri_small_jpeg_ls_lossless.dcm", 9, bot=True),
+                 "truncated pixel data: 9 of 10 frames", id="jpeg-ls-frames-missing-with-table"),
+    pytest.param(lambda: _cut_after_fragment("emri_small_RLE.dcm", 4),
+                 "truncated pixel data: 4 of 10 frames", id="rle-cut-offset-table-names-all"),
+    pytest.param(lambda: _last_frame_cut("emri_small_RLE.dcm"), "cannot decode pixel data (RLE",
+                 id="rle-last-frame-cut"),
     pytest.param(lambda: load("MR_truncated.dcm"), "truncated pixel data", id="truncated-file"),
     pytest.param(_no_pixels, "no pixel data", id="no-pixel-data"),
     pytest.param(
@@ -318,7 +354,10 @@ def test_bad_input_is_rejected_with_a_reason(make, reason: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["CT_small.dcm", "US1_J2KR.dcm", "emri_small_RLE.dcm", "SC_rgb_jpeg_dcmtk.dcm"]
+    "name",
+    ["CT_small.dcm", "US1_J2KR.dcm", "emri_small_RLE.dcm", "SC_rgb_jpeg_dcmtk.dcm",
+     "emri_small_jpeg_2k_lossless.dcm", "emri_small_jpeg_ls_lossless.dcm", "color3d_jpeg_baseline.dcm",
+     "SC_rgb_rle_2frame.dcm", "eCT_Supplemental.dcm"],
 )
 def test_good_files_pass_the_import_check(name: str) -> None:
     check_decodable(load(name))
