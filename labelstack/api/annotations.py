@@ -21,6 +21,7 @@ from labelstack.api.annotation_schemas import (
     VersionHistoryPublic,
 )
 from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
+from labelstack.api.uploads import bounded_body
 from labelstack.services import annotations, history, reviews, revisions, task_items
 from labelstack.services.errors import InvalidInput, TooLarge
 
@@ -160,16 +161,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413) as soon as its declared or received size passes `limit`."""
     too_large = TooLarge(f"upload larger than {limit} bytes: a mask for this image is z·y·x "
                          "bytes (bool or uint8) plus a small .npy header", limit=limit)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
+
+    def check(size: int) -> None:
         if size > limit:
             raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+    return b"".join([chunk async for chunk in bounded_body(request, check)])
 
 
 async def _replay(body: bytes) -> AsyncGenerator[bytes, None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from dataclasses import asdict
 from typing import Any
 
@@ -12,6 +11,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from labelstack.api.deps import AdminUser, SessionDep
+from labelstack.api.uploads import bounded_body
 from labelstack.services import images
 from labelstack.services.errors import InvalidInput
 from labelstack.services.image_sources import sources_from_upload
@@ -57,19 +57,8 @@ def sync(session: SessionDep, actor: AdminUser, full: bool = False) -> dict[str,
 async def _read_form(request: Request) -> FormData:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput("send the files as multipart/form-data field `files`")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit():
-        images.check_upload_size(int(declared))
     try:
-        return await MultiPartParser(request.headers, _counted(request)).parse()
+        return await MultiPartParser(request.headers,
+                                     bounded_body(request, images.check_upload_size)).parse()
     except MultiPartException as exc:
         raise InvalidInput(f"bad multipart upload: {exc.message}") from None
-
-
-async def _counted(request: Request) -> AsyncGenerator[bytes, None]:
-    """The body as it arrives, refused once more has arrived than the limit allows."""
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        images.check_upload_size(size)
-        yield chunk
