@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from labelstack.db.models import Instance, LabelAssignment, Series, Study, TaskItem
+from labelstack.db.queries import escape_like
 from labelstack.db.types import utcnow
 from labelstack.services.errors import InvalidInput
 from labelstack.stores import ImageStore, IndexEntry
@@ -118,7 +119,7 @@ def search_series(session: Session, *, patient: str | None = None, modality: str
     order = _order(sort)
     query = select(Series, Study).join(Study, col(Series.study_id) == col(Study.id))
     if patient:
-        like = f"%{_escape(patient.strip())}%"
+        like = f"%{escape_like(patient.strip())}%"
         query = query.where(sa.or_(col(Study.patient_id).ilike(like, escape="\\"),
                                    col(Study.patient_name).ilike(like, escape="\\")))
     if modality:
@@ -128,7 +129,7 @@ def search_series(session: Session, *, patient: str | None = None, modality: str
     if date_to:
         query = query.where(col(Study.study_date) <= date_to)
     if description:
-        like = f"%{_escape(description.strip())}%"
+        like = f"%{escape_like(description.strip())}%"
         query = query.where(sa.or_(col(Series.series_description).ilike(like, escape="\\"),
                                    col(Study.study_description).ilike(like, escape="\\")))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
@@ -223,7 +224,3 @@ def _in_use(session: Session, series: Series) -> bool:
         if session.exec(select(model.id).where(model.series_id == series.id)).first():
             return True
     return False
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
 from labelstack.db.models import Task, User
+from labelstack.db.queries import escape_like
 from labelstack.services.errors import InvalidInput
 from labelstack.services.security import has_role
 from labelstack.services.task_items import Progress, progress_of
@@ -83,7 +84,7 @@ def _conditions(actor: User, q: TaskFilter) -> list[sa.ColumnElement[bool]]:
     if q.due_after is not None:
         where.append(col(Task.due_date) >= q.due_after)
     if q.q:
-        needle = f"%{_escape(q.q.lower())}%"
+        needle = f"%{escape_like(q.q.lower())}%"
         where.append(or_(func.lower(Task.name).like(needle, escape="\\"),
                          func.lower(Task.description).like(needle, escape="\\")))
     return where
@@ -100,7 +101,3 @@ def _order(sort: str) -> list[sa.ColumnElement]:
         order.append(column.desc().nulls_last() if part.startswith("-")
                      else column.asc().nulls_last())
     return [*order, col(Task.id).asc()]
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
