@@ -8,7 +8,7 @@ matches nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import requests
@@ -18,6 +18,7 @@ from pydicom import Dataset
 from labelstack.stores.base import ImageStore, IndexEntry, SeriesSummary, StoreError
 
 ANY_SYNTAX = (("application/dicom", "*"),)  # the stored transfer syntax, no transcoding
+FEW_INSTANCES = 4  # up to this many of one series are fetched one by one, more as the series
 _STUDY, _SERIES, _COUNT = "0020000D", "0020000E", "00201209"
 _FAILED_SOP_SEQUENCE = 0x00081198
 
@@ -49,23 +50,18 @@ class DicomWebStore(ImageStore):
         """Nothing to undo: the PACS keeps the instance and the next sync indexes it."""
 
     def read(self, store_keys: Sequence[str]) -> list[Dataset]:
-        wanted: dict[tuple[str, str], set[str]] = {}
-        for key in store_keys:
-            study, series, sop = key.split("/")
-            wanted.setdefault((study, series), set()).add(sop)
+        """A whole series in one WADO-RS request when many of its instances are asked, else
+        instance by instance (a thumbnail or a tag view must not pull a 300-slice CT)."""
         found: dict[str, Dataset] = {}
-        for (study, series), sops in wanted.items():
-            try:
-                datasets = self.client.retrieve_series(study, series, media_types=ANY_SYNTAX)
-            except requests.RequestException as exc:
-                raise StoreError(f"WADO-RS from {self.url} failed: {_reason(exc)}") from exc
+        for (study, series), sops in _by_series(store_keys).items():
+            if len(sops) <= FEW_INSTANCES:
+                datasets = [ds for sop in sorted(sops)
+                            for ds in self._retrieve(self.client.retrieve_instance, study, series, sop)]
+            else:
+                datasets = self._retrieve(self.client.retrieve_series, study, series)
             found.update({str(ds.SOPInstanceUID): ds for ds in datasets
                           if str(ds.SOPInstanceUID) in sops})
-        missing = [k for k in store_keys if k.rsplit("/", 1)[1] not in found]
-        if missing:
-            raise StoreError(f"{len(missing)} instance(s) are gone from {self.url}, "
-                             f"e.g. {missing[0]}: sync the index")
-        return [found[k.rsplit("/", 1)[1]] for k in store_keys]
+        return self._in_order(store_keys, found)
 
     def list_series(self) -> Iterator[SeriesSummary]:
         try:
@@ -90,10 +86,42 @@ class DicomWebStore(ImageStore):
             entries.append(IndexEntry.of(ds, store_key=key))
         return entries
 
+    def _retrieve(self, wado: Callable[..., Dataset | list[Dataset]], *uids: str) -> list[Dataset]:
+        """WADO-RS in the stored syntax; what the server no longer has (404) comes back empty
+        and is reported by `_in_order`."""
+        try:
+            result = wado(*uids, media_types=ANY_SYNTAX)
+        except requests.RequestException as exc:
+            if _status(exc) == 404:
+                return []
+            raise StoreError(f"WADO-RS from {self.url} failed: {_reason(exc)}") from exc
+        return [result] if isinstance(result, Dataset) else list(result)
+
+    def _in_order(self, store_keys: Sequence[str], found: dict[str, Dataset]) -> list[Dataset]:
+        missing = [k for k in store_keys if k.rsplit("/", 1)[1] not in found]
+        if missing:
+            raise StoreError(f"{len(missing)} instance(s) are gone from {self.url}, "
+                             f"e.g. {missing[0]}: sync the index")
+        return [found[k.rsplit("/", 1)[1]] for k in store_keys]
+
+
+def _by_series(store_keys: Sequence[str]) -> dict[tuple[str, str], set[str]]:
+    """`study/series/sop` keys grouped by (study, series)."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for key in store_keys:
+        study, series, sop = key.split("/")
+        wanted.setdefault((study, series), set()).add(sop)
+    return wanted
+
 
 def _first(item: dict[str, Any], tag: str) -> str:
     values = item.get(tag, {}).get("Value") or [""]
     return str(values[0])
+
+
+def _status(exc: requests.RequestException) -> int | None:
+    response = getattr(exc, "response", None)
+    return None if response is None else response.status_code
 
 
 def _reason(exc: requests.RequestException) -> str:

@@ -19,7 +19,7 @@ from labelstack.imaging.render import render_slice
 from labelstack.imaging.volume import volume_from_datasets
 from labelstack.services import image_view, images
 from labelstack.services.image_sources import sources_from_paths
-from labelstack.stores import DicomWebStore, LocalStore
+from labelstack.stores import DicomWebStore, LocalStore, StoreError
 from tests.integration.stores.conftest import CT_SHAPE
 from tests.orthanc import Orthanc
 
@@ -125,3 +125,35 @@ def test_metadata_from_orthanc(session: Session, dicomweb_settings: Settings,
     images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:1]))
     tags = {t["keyword"]: t["value"] for t in image_view.metadata(session, CT_UID)["tags"]}
     assert tags["PatientID"] == "CT-001"
+
+def _store_all(store: DicomWebStore, paths: list[Path]) -> list[str]:
+    return [store.put(dcmread(p), p.read_bytes()) for p in paths]
+
+
+def test_reading_one_or_a_few_instances_fetches_only_those(
+        dicomweb_settings: Settings, orthanc: Orthanc, ct_files: list[Path], monkeypatch) -> None:
+    """A thumbnail or a tag view asks for one instance: WADO-RS per instance, not the series."""
+    store = DicomWebStore(orthanc.dicomweb_url)
+    keys = _store_all(store, ct_files)
+    calls: list[str] = []
+    for name in ("retrieve_instance", "retrieve_series"):
+        original = getattr(store.client, name)
+        monkeypatch.setattr(store.client, name,
+                            lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    wanted = [keys[3], keys[1]]
+    datasets = store.read(wanted)
+    assert [f"{d.StudyInstanceUID}/{d.SeriesInstanceUID}/{d.SOPInstanceUID}" for d in datasets] == wanted
+    assert np.array_equal(datasets[0].pixel_array, dcmread(ct_files[3]).pixel_array)
+    assert calls == ["retrieve_instance", "retrieve_instance"]
+    calls.clear()
+    assert len(store.read(keys)) == CT_SHAPE[0]
+    assert calls == ["retrieve_series"]
+
+
+def test_reading_an_instance_gone_from_orthanc_says_so(dicomweb_settings: Settings, orthanc: Orthanc,
+                                                       ct_files: list[Path]) -> None:
+    store = DicomWebStore(orthanc.dicomweb_url)
+    key = _store_all(store, ct_files[:1])[0]
+    with pytest.raises(StoreError, match="1 instance\\(s\\) are gone"):
+        store.read([key.rsplit("/", 1)[0] + "/1.2.826.0.1.3680043.8.498.4242"])
+
