@@ -137,3 +137,19 @@ def _ct_slice(hu: np.ndarray, position, orientation, spacing, window) -> pydicom
         ds.WindowCenter, ds.WindowWidth = f"{window[0]:g}", f"{window[1]:g}"
     ds.PixelData = (hu.astype(np.int32) + 1024).astype("<u2").tobytes()
     return ds
+
+
+def mixed_ct_datasets(
+    *, series_uid: str | None = None, study_uid: str | None = None
+) -> list[pydicom.Dataset]:
+    """One series as a scanner may send it: a 40x32 localizer first, two 16x16 images, then the
+    10x32x32 main stack; the viewer shows only the main stack."""
+    series_uid, study_uid = series_uid or generate_uid(), study_uid or generate_uid()
+    same = dict(series_uid=series_uid, study_uid=study_uid)
+    localizer = ct_datasets(shape=(1, 40, 32), orientation=(0, 1, 0, 0, 0, -1), **same)[0]
+    localizer.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    small = ct_datasets(shape=(2, 16, 16), origin=(-90, -90, -400), seed=1, **same)
+    main = ct_datasets(shape=(10, 32, 32), seed=2, **same)
+    for number, ds in enumerate([localizer, *small, *main]):
+        ds.InstanceNumber = number + 1
+    return [localizer, *small, *main]

@@ -62,7 +62,7 @@ class VolumeCache:
             return volume
 
     def invalidate(self, key: str) -> None:
-        """Forget ``key`` in memory and on disk (e.g. after new instances arrive)."""
+        """Forget ``key`` in memory and on disk (its series left the index)."""
         with self._key_lock(key):
             pending = self._pending.pop(key, None)
             if pending is not None:

@@ -17,7 +17,7 @@ from labelstack.imaging.decode import decode_frames
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.frames import FrameInfo, frame_infos, slice_normal
 
-__all__ = ["ImagingError", "Volume", "volume_from_datasets", "volumes_from_datasets"]
+__all__ = ["ImagingError", "Volume", "main_stack_shape", "volume_from_datasets", "volumes_from_datasets"]
 
 ORIENTATION_TOLERANCE = 1e-3  # direction cosines; scanners round to ~6 digits
 POSITION_TOLERANCE_MM = 0.01  # slices closer than this along the normal are duplicates
@@ -55,15 +55,7 @@ def volume_from_datasets(datasets: Sequence[pydicom.Dataset]) -> Volume:
 
 def volumes_from_datasets(datasets: Sequence[pydicom.Dataset], *, main_only: bool = False) -> list[Volume]:
     """Group one series' instances into stacks, main stack first; the rest carry a warning."""
-    if not datasets:
-        raise ImagingError("no images in this series")
-    infos = [info for i, ds in enumerate(datasets) for info in _infos(ds, i)]
-    groups = _group(infos)
-    # main stack first: the largest non-localizer stack; then the rest, localizers last
-    groups = [
-        groups[g]
-        for g in sorted(range(len(groups)), key=lambda g: (groups[g][0].localizer, -len(groups[g]), g))
-    ]
+    groups = _stacks(datasets)
     decoded: dict[int, np.ndarray] = {}
     volumes = [_build(group, datasets, decoded) for group in groups[: 1 if main_only else None]]
     head = groups[0][0]
@@ -72,6 +64,22 @@ def volumes_from_datasets(datasets: Sequence[pydicom.Dataset], *, main_only: boo
     if len(groups) > 1:
         volumes[0].warnings.append(f"{len(groups) - 1} other stack(s) in this series shown separately")
     return volumes
+
+
+def main_stack_shape(datasets: Sequence[pydicom.Dataset]) -> tuple[int, int, int]:
+    """``(z, y, x)`` of ``volume_from_datasets(datasets)``, from the headers alone: datasets
+    read without pixel data (or DICOMweb metadata) will do, nothing is decoded."""
+    head = _stacks(datasets)[0]
+    return (len(head), head[0].rows, head[0].cols)
+
+
+def _stacks(datasets: Sequence[pydicom.Dataset]) -> list[list[FrameInfo]]:
+    """The frames of a series grouped into stacks: the main stack (the largest non-localizer
+    one) first, then the rest, localizers last."""
+    if not datasets:
+        raise ImagingError("no images in this series")
+    infos = [info for i, ds in enumerate(datasets) for info in _infos(ds, i)]
+    return sorted(_group(infos), key=lambda group: (group[0].localizer, -len(group)))
 
 
 def _infos(ds: pydicom.Dataset, source: int) -> list[FrameInfo]:

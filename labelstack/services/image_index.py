@@ -7,7 +7,7 @@ brings the index in line with what a store holds.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -18,7 +18,8 @@ from labelstack.db.models import Instance, LabelAssignment, Series, Study, TaskI
 from labelstack.db.queries import escape_like
 from labelstack.db.types import utcnow
 from labelstack.services.errors import InvalidInput
-from labelstack.stores import ImageStore, IndexEntry
+from labelstack.services.image_shape import instance_keys, refresh_shape
+from labelstack.stores import ImageStore, IndexEntry, check_uid
 
 MAX_PAGE_SIZE = 200
 SORTABLE = ("study_date", "patient", "modality")
@@ -176,14 +177,19 @@ class SyncReport:
     series_updated: int = 0
     instances_added: int = 0
     series_removed: int = 0
-    kept: list[str] | None = None  # gone from the store but still used by labels or tasks
+    updated: list[str] = field(default_factory=list)  # series that gained instances
+    removed: list[str] = field(default_factory=list)  # gone from the store, dropped from the index
+    kept: list[str] = field(default_factory=list)  # gone from the store but used by labels or tasks
+    skipped: list[str] = field(default_factory=list)  # invalid UIDs from the store, with the reason
 
 
 def sync_index(session: Session, store: ImageStore, *, full: bool) -> SyncReport:
     """Bring the index in line with `store`. Incremental: only series that are new or whose
-    instance count changed are described; full: every series, and vanished ones removed."""
-    report = SyncReport(store=store.name, full=full, kept=[])
-    listed = list(store.list_series())
+    instance count changed are described; full: every series, and vanished ones removed.
+    UIDs end up in file names and store keys, so a series or instance whose UIDs are not
+    valid DICOM UIDs is skipped and reported."""
+    report = SyncReport(store=store.name, full=full)
+    listed = [s for s in store.list_series() if _valid(report, s.study_uid, s.series_uid)]
     known = {s.series_uid: s for s in session.exec(select(Series)).all()}
     for summary in listed:
         report.series_seen += 1
@@ -191,21 +197,17 @@ def sync_index(session: Session, store: ImageStore, *, full: bool) -> SyncReport
         if series is not None and (series.store != store.name or (
                 not full and series.number_of_instances == summary.number_of_instances)):
             continue  # held by another store, or unchanged
-        have = set() if series is None else set(session.exec(
-            select(Instance.sop_instance_uid).where(Instance.series_id == series.id)).all())
-        added = 0
-        for entry in store.describe_series(summary.study_uid, summary.series_uid):
-            if entry.sop_instance_uid in have:
-                continue
-            try:
-                with session.begin_nested():
-                    upsert_entry(session, entry, store=store.name)
-                added += 1
-            except IntegrityError:  # indexed meanwhile by another process
-                pass
+        added = _add_instances(session, store, summary.study_uid, summary.series_uid, report)
+        if added or full:
+            series = session.exec(select(Series).where(
+                Series.series_uid == summary.series_uid)).first()
+            if series is not None:
+                refresh_shape(session, series, store)
         session.commit()
         report.instances_added += added
-        report.series_updated += 1 if added else 0
+        if added:
+            report.series_updated += 1
+            report.updated.append(summary.series_uid)
     if full:
         listed_uids = {s.series_uid for s in listed}
         for uid, series in known.items():
@@ -213,10 +215,52 @@ def sync_index(session: Session, store: ImageStore, *, full: bool) -> SyncReport
                 if _in_use(session, series):
                     report.kept.append(uid)
                 else:
-                    session.delete(series)
-                    report.series_removed += 1
+                    _remove(session, series)
+                    report.removed.append(uid)
+        report.series_removed = len(report.removed)
         session.commit()
     return report
+
+
+def _add_instances(session: Session, store: ImageStore, study_uid: str, series_uid: str,
+                   report: SyncReport) -> int:
+    """Index the instances of one series the index lacks; returns how many."""
+    series = session.exec(select(Series).where(Series.series_uid == series_uid)).first()
+    have = set() if series is None else set(session.exec(
+        select(Instance.sop_instance_uid).where(Instance.series_id == series.id)).all())
+    added = 0
+    for entry in store.describe_series(study_uid, series_uid):
+        if entry.sop_instance_uid in have or not _valid(
+                report, entry.study_uid, entry.series_uid, entry.sop_instance_uid):
+            continue
+        try:
+            with session.begin_nested():
+                upsert_entry(session, entry, store=store.name)
+            added += 1
+        except IntegrityError:  # indexed meanwhile by another process
+            pass
+    return added
+
+
+def _valid(report: SyncReport, study_uid: str, series_uid: str, sop_uid: str | None = None) -> bool:
+    checks = [(study_uid, "StudyInstanceUID"), (series_uid, "SeriesInstanceUID")]
+    if sop_uid is not None:
+        checks.append((sop_uid, "SOPInstanceUID"))
+    try:
+        for uid, what in checks:
+            check_uid(uid, what)
+    except ValueError as exc:
+        report.skipped.append(f"{exc} (series {series_uid[:80]!r}): skipped")
+        return False
+    return True
+
+
+def _remove(session: Session, series: Series) -> None:
+    """Drop a series from the index and its cached volume and thumbnail."""
+    from labelstack.services import image_view  # it reads this module's index
+
+    image_view.forget(series.series_uid, instance_keys(session, series.id))
+    session.delete(series)
 
 
 def _in_use(session: Session, series: Series) -> bool:

@@ -8,17 +8,19 @@ routes or `run.io_bound`, never inline in an async handler.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from labelstack.db.models import Instance, Series
+from labelstack.db.models import Series
 from labelstack.imaging.cache import VolumeCache
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.mpr import PLANES, display_aspect, slice_count
@@ -26,6 +28,7 @@ from labelstack.imaging.render import render_slice
 from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
 from labelstack.services.errors import Conflict, InvalidInput, NotFound
+from labelstack.services.image_shape import content_key, instance_keys
 from labelstack.services.images import current_settings
 from labelstack.stores import StoreError, store_for
 
@@ -74,8 +77,9 @@ class Geometry:
 def open_volume(session: Session, series_uid: str) -> Volume:
     """The series' main stack: from memory, else the disk cache, else decoded from the store.
 
-    The cache key carries the instance count, so a series that grew is decoded afresh,
-    even when another process (the CLI) imported into it.
+    The cache key names the set of instances, so a series that grew, or was dropped and
+    indexed again with other instances, is decoded afresh, even when another process (the
+    CLI) changed it.
     """
     series, keys = _instances(session, series_uid)
 
@@ -83,7 +87,7 @@ def open_volume(session: Session, series_uid: str) -> Volume:
         return volume_from_datasets(_read(series, keys))
 
     try:
-        return volume_cache().get(f"{series_uid}-{len(keys)}", load)
+        return volume_cache().get(content_key(series_uid, keys), load)
     except ImagingError as exc:
         raise Conflict(f"series {series_uid} cannot be displayed: {exc}") from None
 
@@ -118,7 +122,7 @@ def render(session: Session, series_uid: str, *, plane: str = "axial", index: in
 def thumbnail(session: Session, series_uid: str) -> bytes:
     """A small JPEG of the middle image, decoded from that one instance and kept on disk."""
     series, keys = _instances(session, series_uid)
-    path = current_settings().data_dir / "cache" / "thumbnails" / f"{series_uid}-{len(keys)}.jpg"
+    path = _thumbnail_path(content_key(series_uid, keys))
     if path.exists():
         return path.read_bytes()
     try:
@@ -135,6 +139,20 @@ def thumbnail(session: Session, series_uid: str) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return data
+
+
+def forget(series_uid: str, keys: list[str]) -> None:
+    """Drop the cached volume and thumbnail of this set of instances (the series left the
+    index)."""
+    key = content_key(series_uid, keys)
+    volume_cache().invalidate(key)
+    _thumbnail_path(key).unlink(missing_ok=True)
+
+
+def _thumbnail_path(key: str) -> Path:
+    """Hashed: the name never depends on what a store put into a UID."""
+    name = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return current_settings().data_dir / "cache" / "thumbnails" / f"{name}.jpg"
 
 
 def metadata(session: Session, series_uid: str, index: int = 0) -> dict[str, Any]:
@@ -155,8 +173,7 @@ def _instances(session: Session, series_uid: str) -> tuple[Series, list[str]]:
     series = session.exec(select(Series).where(Series.series_uid == series_uid)).first()
     if series is None:
         raise NotFound(f"no series {series_uid} in the index")
-    keys = list(session.exec(select(Instance.store_key).where(Instance.series_id == series.id)
-                             .order_by(col(Instance.instance_number), col(Instance.id))).all())
+    keys = instance_keys(session, series.id)
     if not keys:
         raise NotFound(f"series {series_uid} has no instances")
     return series, keys

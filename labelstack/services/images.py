@@ -31,10 +31,10 @@ from labelstack.services.image_index import (
     sync_index,
     upsert_entry,
 )
+from labelstack.services.image_shape import refresh_shape, uid_summary
 from labelstack.services.image_sources import Source
 from labelstack.services.security import require_role
-from labelstack.stores import ImageStore, IndexEntry, StoreError, store_for
-from labelstack.stores.local import check_uid
+from labelstack.stores import ImageStore, IndexEntry, StoreError, check_uid, store_for
 
 Status = Literal["stored", "present", "rejected"]
 COMMIT_EVERY = 64
@@ -95,8 +95,13 @@ def import_dicom(session: Session, *, actor: User | None, sources: Iterable[Sour
         report.items.append(_import_one(session, store, source))
         if len(report.items) % COMMIT_EVERY == 0:
             session.commit()
+    stored = [i.series_uid for i in report.items if i.status == "stored"]
+    for series in session.exec(select(Series).where(col(Series.series_uid).in_(set(stored)))).all():
+        if series.store == store.name:
+            refresh_shape(session, series, store)
     audit.record(session, actor=actor, action="images.import", entity_type="series",
-                 entity_id=None, details={"store": store.name, **report.summary})
+                 entity_id=None, details={"store": store.name, **report.summary,
+                                          "series": uid_summary(stored)})
     session.commit()
     return report
 
@@ -210,8 +215,12 @@ def sync_from_dicomweb(session: Session, *, actor: User | None, full: bool = Fal
         report = sync_index(session, store_for(current_settings(), "dicomweb"), full=full)
     except StoreError as exc:
         raise Conflict(str(exc)) from None
+    details = {k: v for k, v in asdict(report).items() if not isinstance(v, list)}
+    details.update({name: uid_summary(getattr(report, name))
+                    for name in ("updated", "removed", "kept")},
+                   skipped={"count": len(report.skipped), "reasons": report.skipped[:20]})
     audit.record(session, actor=actor, action="images.sync", entity_type="series",
-                 entity_id=None, details=asdict(report))
+                 entity_id=None, details=details)
     session.commit()
     return report
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from labelstack.config import Settings
-from labelstack.stores.base import ImageStore, IndexEntry, SeriesSummary, StoreError
+from labelstack.stores.base import ImageStore, IndexEntry, SeriesSummary, StoreError, check_uid
 from labelstack.stores.dicomweb import DicomWebStore
 from labelstack.stores.local import LocalStore
 
 __all__ = ["ImageStore", "IndexEntry", "SeriesSummary", "StoreError", "DicomWebStore",
-           "LocalStore", "store_for"]
+           "LocalStore", "check_uid", "store_for"]
 
 
 def store_for(settings: Settings, name: str | None = None) -> ImageStore:

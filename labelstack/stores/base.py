@@ -7,6 +7,7 @@ describes, so local files and a PACS are searched the same way.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,16 @@ from datetime import date
 
 from pydicom import Dataset
 from pydicom.valuerep import DA
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+def check_uid(uid: str, what: str) -> str:
+    """UIDs become path parts, file names and store keys, so anything but digits and dots
+    (or longer than 64 characters) is refused with ValueError."""
+    if not (0 < len(uid) <= 64 and _UID.match(uid)):
+        raise ValueError(f"{what} {uid!r} is not a valid DICOM UID")
+    return uid
 
 
 @dataclass(kw_only=True, slots=True)
@@ -43,12 +54,15 @@ class IndexEntry:
 
     @classmethod
     def of(cls, ds: Dataset, *, store_key: str, file_size: int = 0) -> IndexEntry:
-        """Read the indexed tags of `ds` (header only; pixel data is not touched)."""
+        """Read the indexed tags of `ds` (header only; pixel data is not touched). Missing
+        UIDs come back empty: the caller validates them (`check_uid`)."""
         meta = getattr(ds, "file_meta", None)
         syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
         return cls(
-            study_uid=str(ds.StudyInstanceUID), series_uid=str(ds.SeriesInstanceUID),
-            sop_instance_uid=str(ds.SOPInstanceUID), store_key=store_key, file_size=file_size,
+            study_uid=str(ds.get("StudyInstanceUID", "")),
+            series_uid=str(ds.get("SeriesInstanceUID", "")),
+            sop_instance_uid=str(ds.get("SOPInstanceUID", "")), store_key=store_key,
+            file_size=file_size,
             patient_id=_text(ds, "PatientID", 64), patient_name=_text(ds, "PatientName", 200),
             study_date=_date(ds.get("StudyDate")),
             study_description=_text(ds, "StudyDescription", 200),
@@ -92,6 +106,10 @@ class ImageStore(ABC):
     @abstractmethod
     def read(self, store_keys: Sequence[str]) -> list[Dataset]:
         """The full datasets (with pixel data) of these instances, in the same order."""
+
+    @abstractmethod
+    def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:
+        """The datasets of these instances without pixel data, in the same order."""
 
     @abstractmethod
     def list_series(self) -> Iterator[SeriesSummary]:

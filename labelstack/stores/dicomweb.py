@@ -63,6 +63,13 @@ class DicomWebStore(ImageStore):
                           if str(ds.SOPInstanceUID) in sops})
         return self._in_order(store_keys, found)
 
+    def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:
+        found: dict[str, Dataset] = {}
+        for (study, series), sops in _by_series(store_keys).items():
+            found.update({str(ds.SOPInstanceUID): ds for ds in self._metadata(study, series)
+                          if str(ds.SOPInstanceUID) in sops})
+        return self._in_order(store_keys, found)
+
     def list_series(self) -> Iterator[SeriesSummary]:
         try:
             results = self.client.search_for_series(
@@ -74,17 +81,17 @@ class DicomWebStore(ImageStore):
                                 number_of_instances=int(_first(item, _COUNT) or 0))
 
     def describe_series(self, study_uid: str, series_uid: str) -> list[IndexEntry]:
+        return [IndexEntry.of(ds, store_key=f"{study_uid}/{series_uid}/{ds.get('SOPInstanceUID', '')}")
+                for ds in self._metadata(study_uid, series_uid)]
+
+    def _metadata(self, study_uid: str, series_uid: str) -> list[Dataset]:
+        """Every instance's header (WADO-RS metadata, bulk data left out)."""
         try:
             metadata = self.client.retrieve_series_metadata(study_uid, series_uid)
         except requests.RequestException as exc:
             raise StoreError(f"WADO-RS metadata from {self.url} failed: {_reason(exc)}") from exc
-        entries = []
-        for item in metadata:
-            ds = Dataset.from_json({tag: v for tag, v in item.items() if "BulkDataURI" not in v
-                                    and "InlineBinary" not in v})
-            key = f"{study_uid}/{series_uid}/{ds.SOPInstanceUID}"
-            entries.append(IndexEntry.of(ds, store_key=key))
-        return entries
+        return [Dataset.from_json({tag: v for tag, v in item.items() if "BulkDataURI" not in v
+                                   and "InlineBinary" not in v}) for item in metadata]
 
     def _retrieve(self, wado: Callable[..., Dataset | list[Dataset]], *uids: str) -> list[Dataset]:
         """WADO-RS in the stored syntax; what the server no longer has (404) comes back empty

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,16 +10,7 @@ from pathlib import Path
 from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
 
-from labelstack.stores.base import ImageStore, IndexEntry, SeriesSummary, StoreError
-
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-
-
-def check_uid(uid: str, what: str) -> str:
-    """UIDs become path parts here, so anything but digits and dots is refused."""
-    if not (0 < len(uid) <= 64 and _UID.match(uid)):
-        raise ValueError(f"{what} {uid!r} is not a valid DICOM UID")
-    return uid
+from labelstack.stores.base import ImageStore, IndexEntry, SeriesSummary, StoreError, check_uid
 
 
 class LocalStore(ImageStore):
@@ -60,13 +50,16 @@ class LocalStore(ImageStore):
         self.path(store_key).unlink(missing_ok=True)
 
     def read(self, store_keys: Sequence[str]) -> list[Dataset]:
-        datasets = []
-        for key in store_keys:
-            try:
-                datasets.append(dcmread(self.path(key)))
-            except (OSError, InvalidDicomError) as exc:
-                raise StoreError(f"cannot read {key} from the local store: {exc}") from exc
-        return datasets
+        return [self._read(key, pixels=True) for key in store_keys]
+
+    def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:
+        return [self._read(key, pixels=False) for key in store_keys]
+
+    def _read(self, key: str, *, pixels: bool) -> Dataset:
+        try:
+            return dcmread(self.path(key), stop_before_pixels=not pixels)
+        except (OSError, InvalidDicomError) as exc:
+            raise StoreError(f"cannot read {key} from the local store: {exc}") from exc
 
     def read_bytes(self, store_key: str) -> bytes:
         return self.path(store_key).read_bytes()

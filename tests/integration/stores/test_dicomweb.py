@@ -14,7 +14,7 @@ from pydicom.data import get_testdata_file
 from sqlmodel import Session, select
 
 from labelstack.config import Settings
-from labelstack.db.models import Series
+from labelstack.db.models import AuditEvent, Series
 from labelstack.imaging.render import render_slice
 from labelstack.imaging.volume import volume_from_datasets
 from labelstack.services import image_view, images
@@ -22,6 +22,7 @@ from labelstack.services.image_sources import sources_from_paths
 from labelstack.stores import DicomWebStore, LocalStore, StoreError
 from tests.integration.stores.conftest import CT_SHAPE
 from tests.orthanc import Orthanc
+from tests.phantoms import mixed_ct_datasets
 
 pytestmark = pytest.mark.orthanc
 CT_UID = "1.2.826.0.1.3680043.8.498.1001"
@@ -56,6 +57,8 @@ def test_sync_full_and_incremental(session: Session, dicomweb_settings: Settings
     _push(orthanc, ct_files[:4] + [mr])
     first = images.sync_from_dicomweb(session, actor=None)
     assert (first.series_seen, first.series_updated, first.instances_added) == (2, 2, 5)
+    mr_uid = str(dcmread(mr, stop_before_pixels=True).SeriesInstanceUID)
+    assert sorted(first.updated) == sorted([CT_UID, mr_uid])
     ct = session.exec(select(Series).where(Series.series_uid == CT_UID)).one()
     assert (ct.modality, ct.rows, ct.number_of_instances) == ("CT", CT_SHAPE[1], 4)
 
@@ -72,6 +75,13 @@ def test_sync_full_and_incremental(session: Session, dicomweb_settings: Settings
     full = images.sync_from_dicomweb(session, actor=None, full=True)
     assert (full.series_removed, full.instances_added) == (1, 0)
     assert [s.series_uid for s in session.exec(select(Series)).all()] == [CT_UID]
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "images.sync")
+                          .order_by(AuditEvent.id)).all()
+    assert [e.details["updated"] for e in events[:2]] == [
+        {"count": 2, "uids": first.updated}, {"count": 1, "uids": [CT_UID]}]
+    assert events[-1].details["removed"] == {"count": 1, "uids": [mr_uid]}
+    assert events[-1].details["kept"] == {"count": 0, "uids": []}
+    assert events[-1].details["series_removed"] == 1
 
 
 def test_sync_route(client: TestClient, make_user, token_for, dicomweb_settings: Settings,
@@ -126,6 +136,7 @@ def test_metadata_from_orthanc(session: Session, dicomweb_settings: Settings,
     tags = {t["keyword"]: t["value"] for t in image_view.metadata(session, CT_UID)["tags"]}
     assert tags["PatientID"] == "CT-001"
 
+
 def _store_all(store: DicomWebStore, paths: list[Path]) -> list[str]:
     return [store.put(dcmread(p), p.read_bytes()) for p in paths]
 
@@ -157,3 +168,21 @@ def test_reading_an_instance_gone_from_orthanc_says_so(dicomweb_settings: Settin
     with pytest.raises(StoreError, match="1 instance\\(s\\) are gone"):
         store.read([key.rsplit("/", 1)[0] + "/1.2.826.0.1.3680043.8.498.4242"])
 
+
+def test_synced_index_states_the_main_stack_shape(session: Session, dicomweb_settings: Settings,
+                                                  orthanc: Orthanc, tmp_path: Path) -> None:
+    """A localizer and images of another size in the series: the index gives the viewer's shape."""
+    paths = []
+    for number, ds in enumerate(mixed_ct_datasets(series_uid="1.2.826.0.1.3680043.8.498.3001")):
+        paths.append(tmp_path / f"{number:03d}.dcm")
+        ds.save_as(paths[-1], enforce_file_format=True)
+    _push(orthanc, paths[:1])  # the localizer alone first
+    images.sync_from_dicomweb(session, actor=None)
+    series = session.exec(select(Series)).one()
+    assert (series.number_of_frames, series.rows, series.columns) == (1, 40, 32)
+    _push(orthanc, paths[1:])
+    images.sync_from_dicomweb(session, actor=None)
+    session.refresh(series)
+    shown = image_view.open_volume(session, series.series_uid).pixels.shape
+    assert (series.number_of_frames, series.rows, series.columns) == shown == (10, 32, 32)
+    assert series.number_of_instances == len(paths)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
@@ -14,11 +17,14 @@ from sqlmodel import Session, func, select
 
 from labelstack.config import Settings
 from labelstack.db.models import AuditEvent, Instance, Series, Study
+from labelstack.imaging.volume import volume_from_datasets
 from labelstack.services import image_view, images
 from labelstack.services.image_index import search_series, series_titles, sync_index
+from labelstack.services.image_shape import MAX_AUDIT_UIDS, uid_summary
 from labelstack.services.image_sources import Source, sources_from_paths
-from labelstack.stores import store_for
+from labelstack.stores import IndexEntry, LocalStore, SeriesSummary, store_for
 from tests.integration.stores.conftest import CT_SHAPE
+from tests.phantoms import ct_datasets, mixed_ct_datasets
 
 
 def _count(session: Session, model: type) -> int:
@@ -42,7 +48,8 @@ def test_folder_import_indexes_and_stores(session: Session, settings: Settings,
     assert [f.relative_to(settings.data_dir / "dicom").parts[:2] for f in files] == \
         [(study.study_uid, series.series_uid)] * CT_SHAPE[0]
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "images.import")).one() \
-        .details == {"store": "local", "stored": 6, "present": 0, "rejected": 0}
+        .details == {"store": "local", "stored": 6, "present": 0, "rejected": 0,
+                     "series": {"count": 1, "uids": [series.series_uid]}}
 
 
 def test_importing_twice_is_harmless(session: Session, settings: Settings,
@@ -179,3 +186,112 @@ def test_local_sync_rebuilds_a_lost_index(session: Session, settings: Settings,
     report = sync_index(session, store_for(settings, "local"), full=False)
     assert (report.series_seen, report.instances_added) == (1, CT_SHAPE[0])
     assert session.exec(select(Series)).one().number_of_instances == CT_SHAPE[0]
+
+
+def _write(datasets: list, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, ds in enumerate(datasets):
+        paths.append(folder / f"{number:03d}.dcm")
+        ds.save_as(paths[-1], enforce_file_format=True)
+    return paths
+
+
+def _echoes() -> list:
+    uids = {"series_uid": "1.2.826.0.1.3680043.8.498.2002", "study_uid": "1.2.826.0.1.3680043.8.498.2003"}
+    return ct_datasets(shape=(6, 16, 16), seed=1, **uids) + ct_datasets(shape=(6, 16, 16), seed=2, **uids)
+
+
+SHAPES = [
+    pytest.param(lambda: mixed_ct_datasets(series_uid="1.2.826.0.1.3680043.8.498.2001"),
+                 id="localizer-and-other-sizes"),
+    pytest.param(_echoes, id="two-echoes"),
+    pytest.param(lambda: [dcmread(get_testdata_file("examples_ybr_color.dcm"))], id="cine"),
+    pytest.param(lambda: [dcmread(get_testdata_file("RG1_UNCI.dcm"))], id="radiograph"),
+]
+
+
+@pytest.mark.parametrize("make", SHAPES)
+def test_index_shape_is_the_viewers_volume(session: Session, settings: Settings, tmp_path: Path,
+                                           make) -> None:
+    """The index states the main stack's (z, y, x), which annotation masks are made at, even
+    when the first file indexed is a localizer or the series holds several echoes."""
+    paths = _write(make(), tmp_path / "in")
+    images.import_dicom(session, actor=None, sources=sources_from_paths(paths))
+    series = session.exec(select(Series)).one()
+    shown = image_view.open_volume(session, series.series_uid).pixels.shape[:3]
+    assert shown == volume_from_datasets([dcmread(p) for p in paths]).pixels.shape[:3]
+    assert (series.number_of_frames, series.rows, series.columns) == shown
+    assert series.number_of_instances == len(paths)
+
+
+def test_index_shape_follows_a_series_that_grows(session: Session, settings: Settings,
+                                                 tmp_path: Path) -> None:
+    paths = _write(mixed_ct_datasets(series_uid="1.2.826.0.1.3680043.8.498.2004"), tmp_path)
+    images.import_dicom(session, actor=None, sources=sources_from_paths(paths[:1]))  # the localizer
+    series = session.exec(select(Series)).one()
+    assert (series.number_of_frames, series.rows, series.columns) == (1, 40, 32)
+    images.import_dicom(session, actor=None, sources=sources_from_paths(paths[1:]))
+    session.refresh(series)
+    assert (series.number_of_frames, series.rows, series.columns) == (10, 32, 32)
+
+
+def test_a_series_indexed_again_is_not_served_from_a_stale_cache(
+        session: Session, settings: Settings, tmp_path: Path) -> None:
+    """Dropped from the index (gone from the store) and imported again with other instances
+    of the same count: the viewer decodes the new ones, and the old cache entries are gone."""
+    uids = {"series_uid": "1.2.826.0.1.3680043.8.498.2005", "study_uid": "1.2.826.0.1.3680043.8.498.2006"}
+    before = _write(ct_datasets(shape=(3, 16, 16), seed=1, **uids), tmp_path / "before")
+    after = _write(ct_datasets(shape=(3, 16, 16), seed=2, **uids), tmp_path / "after")
+    images.import_dicom(session, actor=None, sources=sources_from_paths(before))
+    old = np.array(image_view.open_volume(session, uids["series_uid"]).pixels)
+    image_view.thumbnail(session, uids["series_uid"])
+    image_view.volume_cache().flush()
+    cache = settings.data_dir / "cache"
+    assert list((cache / "volumes").glob("*.npy")) and list((cache / "thumbnails").glob("*.jpg"))
+
+    for path in _stored_files(settings):
+        path.unlink()
+    report = sync_index(session, store_for(settings, "local"), full=True)
+    assert report.removed == [uids["series_uid"]]
+    assert not list((cache / "volumes").iterdir()) and not list((cache / "thumbnails").iterdir())
+
+    images.import_dicom(session, actor=None, sources=sources_from_paths(after))
+    new = image_view.open_volume(session, uids["series_uid"]).pixels
+    expected = volume_from_datasets([dcmread(p) for p in after]).pixels
+    assert not np.array_equal(new, old) and np.array_equal(new, expected)
+
+
+class _Tampered(LocalStore):
+    """A store that lists UIDs no DICOM file may carry (as a broken PACS might)."""
+
+    def list_series(self):
+        yield from super().list_series()
+        yield SeriesSummary(study_uid="1.2.3", series_uid="../../etc", number_of_instances=1)
+
+    def describe_series(self, study_uid: str, series_uid: str) -> list[IndexEntry]:
+        entries = super().describe_series(study_uid, series_uid)
+        bad = dataclasses.replace(entries[0], sop_instance_uid="1.2.3/4",
+                                  store_key=f"{study_uid}/{series_uid}/1.2.3/4")
+        return [*entries, bad]
+
+
+def test_sync_skips_and_reports_invalid_uids(session: Session, settings: Settings,
+                                             ct_files: list[Path]) -> None:
+    store = LocalStore(settings.data_dir / "dicom")
+    for path in ct_files:
+        store.put(dcmread(path), path.read_bytes())
+    report = sync_index(session, _Tampered(store.root), full=False)
+    assert (report.series_seen, report.instances_added) == (1, CT_SHAPE[0])
+    assert [s.split(" is not")[0] for s in report.skipped] == [
+        "SeriesInstanceUID '../../etc'", "SOPInstanceUID '1.2.3/4'"]
+    assert _count(session, Instance) == CT_SHAPE[0]
+    uid = session.exec(select(Series)).one().series_uid
+    image_view.thumbnail(session, uid)
+    [thumbnail] = (settings.data_dir / "cache" / "thumbnails").iterdir()
+    assert re.fullmatch(r"[0-9a-f]{40}\.jpg", thumbnail.name)
+
+
+def test_audit_lists_of_series_are_bounded() -> None:
+    uids = [f"1.2.{n}" for n in range(250)]
+    assert uid_summary(uids + uids[:5]) == {"count": 250, "uids": uids[:MAX_AUDIT_UIDS]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from io import BytesIO
 
 import numpy as np
 import pydicom
@@ -11,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydicom.uid import EnhancedCTImageStorage
 
-from labelstack.imaging import ImagingError, volume_from_datasets, volumes_from_datasets
-from tests.phantoms import AXIAL, ct_datasets, phantom_ct, write_ct_series
-from tests.unit.imaging.conftest import load
+from labelstack.imaging import ImagingError, main_stack_shape, volume_from_datasets, volumes_from_datasets
+from tests.phantoms import AXIAL, ct_datasets, mixed_ct_datasets, phantom_ct, write_ct_series
+from tests.unit.imaging.conftest import load, roundtrip
 
 C30, S30 = np.cos(np.radians(30)), np.sin(np.radians(30))
 ORIENTATIONS = [
@@ -213,3 +214,37 @@ def test_main_stack_opens_even_if_a_split_off_image_is_broken(ct_series) -> None
     assert volume_from_datasets(datasets).pixels.shape == (5, 16, 16)  # only the main stack is decoded
     with pytest.raises(ImagingError, match="truncated pixel data"):
         volumes_from_datasets(datasets)
+
+
+def _echoes() -> list[pydicom.Dataset]:
+    return ct_datasets(shape=(6, 16, 16), seed=1) + ct_datasets(shape=(6, 16, 16), seed=2)
+
+
+SERIES = [
+    pytest.param(mixed_ct_datasets, (10, 32, 32), id="localizer-and-other-sizes"),
+    pytest.param(_echoes, (6, 16, 16), id="two-echoes"),
+    pytest.param(lambda: [load("RG1_UNCI.dcm")], (1, 1955, 1841), id="radiograph"),
+    pytest.param(lambda: [load("examples_ybr_color.dcm")], (30, 240, 320), id="colour-cine"),
+    pytest.param(lambda: [load("eCT_Supplemental.dcm")], (2, 512, 512), id="enhanced-ct"),
+    pytest.param(lambda: [load("rtdose.dcm")], (15, 10, 10), id="dose-grid"),
+    pytest.param(lambda: [load("US1_UNCR.dcm"), load("US1_UNCI.dcm")], (1, 480, 640),
+                 id="two-images-without-position"),
+]
+
+
+@pytest.mark.parametrize("make,shape", SERIES)
+def test_main_stack_shape_from_headers_matches_the_volume(make, shape) -> None:
+    datasets = [roundtrip(ds) for ds in make()]
+    headers = [_header_only(ds) for ds in datasets]
+    assert main_stack_shape(headers) == shape
+    assert volume_from_datasets(datasets).pixels.shape[:3] == shape
+
+
+def _header_only(ds: pydicom.Dataset) -> pydicom.Dataset:
+    """What a store hands over without pixels: read back with ``stop_before_pixels``."""
+    buffer = BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    buffer.seek(0)
+    header = pydicom.dcmread(buffer, stop_before_pixels=True)
+    assert "PixelData" not in header
+    return header
