@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
-from labelstack.components.session import browser_user, logout_browser
+from labelstack.components.session import browser_user, logout_browser, watch_session
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.services.security import has_role
@@ -63,8 +63,12 @@ def signed_in_user(*roles: Role) -> User | None:
 
 @contextmanager
 def frame(title: str, *, user: User) -> Iterator[None]:
-    """Header with the navigation `user` may use; the body goes inside the `with` block."""
+    """Header with the navigation `user` may use; the body goes inside the `with` block.
+
+    `user` is who loaded the page, for showing; handlers that act ask `current_actor()`.
+    """
     ui.page_title(f"{title} · LabelStack")
+    watch_session()
     ui.colors(primary=ACCENT)
     ui.query("body").classes("bg-grey-1")
     with ui.header(elevated=True).classes("items-center px-6 py-2 gap-6 bg-white text-grey-9"):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from nicegui import app, ui
+from nicegui import app, run, ui
 
+from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.services import users
+from labelstack.services.errors import Forbidden, NotAuthenticated
 from labelstack.services.security import has_role
 
 SESSION_KEY = "user_id"
+SESSION_ENDED = "Your session has ended (signed out or deactivated): sign in again"
 
 
 def login_browser(user: User) -> None:
@@ -26,13 +29,62 @@ def browser_user() -> User | None:
     user_id = app.storage.user.get(SESSION_KEY)
     if user_id is None:
         return None
-    with session_scope() as session:
-        user = users.active_user(session, user_id)
+    user = _active_user(user_id)
     if user is None:
         app.storage.user.clear()
-        return None
     return user
+
+
+async def current_actor(*roles: Role) -> User:
+    """The user acting in this event handler, reloaded from the database for each action.
+
+    A page is built once, but the user behind it may log out in another tab, be
+    deactivated or lose a role while it stays open: raises NotAuthenticated when this
+    browser's session has ended, Forbidden when the user no longer holds one of `roles`
+    (any role will do when none are given; services check their own rules besides).
+    Call it at the top of a handler, before other awaits: the session is read from the
+    browser's request, which only the handler's own context knows.
+    """
+    user_id = app.storage.user.get(SESSION_KEY)
+    if user_id is None:
+        raise NotAuthenticated(SESSION_ENDED)
+    user = await run.io_bound(_active_user, user_id)
+    if user is None:
+        if app.storage.user.get(SESSION_KEY) == user_id:
+            app.storage.user.clear()  # deactivated: every tab of this browser is signed out
+        raise NotAuthenticated(SESSION_ENDED)
+    if roles and not has_role(user, *roles):
+        wanted = " or ".join(str(r) for r in roles)
+        raise Forbidden(f"You no longer have the {wanted} role this page needs: "
+                        "reload the page")
+    return user
+
+
+def watch_session(*, every: float = 5.0, reload_every: int = 6) -> ui.timer:
+    """Sends this tab to /login once the browser's session has ended: at once when another
+    tab logged out (`every` seconds, no database), within `reload_every` ticks when the
+    user was deactivated elsewhere."""
+    ticks = 0
+
+    async def check() -> None:
+        nonlocal ticks
+        ticks += 1
+        user_id = app.storage.user.get(SESSION_KEY)
+        if (user_id is not None and ticks % reload_every == 0
+                and await run.io_bound(_active_user, user_id) is None):
+            user_id = None
+        if user_id is None:
+            timer.cancel()
+            ui.navigate.to("/login")
+
+    timer = ui.timer(every, check)
+    return timer
 
 
 def home_path(user: User) -> str:
     return "/tasks" if has_role(user, "admin") else "/my-tasks"
+
+
+def _active_user(user_id: int) -> User | None:
+    with session_scope() as session:
+        return users.active_user(session, user_id)
