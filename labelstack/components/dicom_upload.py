@@ -12,18 +12,20 @@ from pathlib import Path
 
 from nicegui import events, run, ui
 
+from labelstack.components.session import current_actor
+from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.services import images
-from labelstack.services.errors import TooLarge
+from labelstack.services.errors import ServiceError
 from labelstack.services.image_sources import sources_from_upload
 
 
 class UploadDialog:
     """Files (or zips) are sent with per-file progress, then imported off the event loop."""
 
-    def __init__(self, actor: User, *, on_done) -> None:  # noqa: ANN001
-        self.actor, self.on_done = actor, on_done
+    def __init__(self, *, on_done) -> None:  # noqa: ANN001
+        self.on_done = on_done
         with ui.dialog() as self.dialog, ui.card().classes("w-[36rem] gap-3"):
             ui.label("Upload DICOM").classes("text-h6")
             ui.label("DICOM files or zip archives; each file is checked before it is stored.") \
@@ -50,8 +52,9 @@ class UploadDialog:
 
     async def imported(self, event: events.MultiUploadEventArguments) -> None:
         try:
+            actor = await current_actor(Role.admin)
             images.check_upload_size(sum(f.size() for f in event.files))
-        except TooLarge as exc:
+        except ServiceError as exc:
             ui.notify(exc.detail, type="negative")
             return
         with tempfile.TemporaryDirectory(prefix="labelstack-upload-") as tmp:
@@ -62,7 +65,7 @@ class UploadDialog:
                 files.append((upload.name, path))
             notification = ui.notification(f"Importing {len(files)} file(s)…", spinner=True,
                                            timeout=None)
-            report = await run.io_bound(_import, self.actor, files)
+            report = await run.io_bound(_import, actor, files)
         counts = report.summary
         notification.message = (f"{counts['stored']} stored, {counts['present']} already "
                                 f"present, {counts['rejected']} rejected")

@@ -5,12 +5,14 @@ from __future__ import annotations
 from nicegui import run, ui
 from pydantic import ValidationError
 
+from labelstack.components.session import current_actor
 from labelstack.components.workflow import empty_state, error_text
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
 from labelstack.services import labels, task_labels, tasks
 from labelstack.services.errors import ServiceError
 from labelstack.services.image_index import series_titles
+from labelstack.services.labels import AssignResult
 from labelstack.services.task_labels import TaskLabelAdd
 
 ALL = 0
@@ -29,7 +31,8 @@ LABELS_CELL = """
 
 
 async def label_task_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: ANN001
-    """Images of the task with their labels; add a label to one or all, remove one."""
+    """Images of the task with their labels; add a label to one or all, remove one (as the
+    user acting then; `actor` only loads them)."""
     images, rows, options = await run.io_bound(_load, actor, task)
     with ui.card().classes("w-full gap-2 p-4").props(
             f"flat bordered data-testid=label-task-{task.id}"):
@@ -49,31 +52,38 @@ async def label_task_panel(actor: User, task: Task, *, on_change) -> None:  # no
         table.add_slot("body-cell-labels", LABELS_CELL)
         empty_state(table, "This task holds no images")
 
-    async def act(change) -> None:  # noqa: ANN001
+    async def add() -> None:
         try:
-            with session_scope() as session:
-                change(session)
+            data = TaskLabelAdd(label_id=label.value or 0,
+                                series_ids=[image.value] if image.value else None)
+            result = await run.io_bound(_add, await current_actor(), task.id, data)
         except (ValidationError, ServiceError) as exc:
+            error.set_text(error_text(exc))
+            return
+        ui.notify(f"{len(result.created)} added, {len(result.existing)} already there",
+                  type="positive")
+        await on_change()
+
+    async def remove(event) -> None:  # noqa: ANN001
+        try:
+            await run.io_bound(_remove, await current_actor(), task.id, int(event.args))
+        except ServiceError as exc:
             error.set_text(error_text(exc))
             return
         await on_change()
 
-    async def add() -> None:
-        def change(session) -> None:  # noqa: ANN001
-            result = task_labels.add_task_label(session, actor=actor, task_id=task.id,
-                                                data=TaskLabelAdd(
-                                                    label_id=label.value or 0,
-                                                    series_ids=[image.value] if image.value
-                                                    else None))
-            ui.notify(f"{len(result.created)} added, {len(result.existing)} already there",
-                      type="positive")
-        await act(change)
-
-    async def remove(event) -> None:  # noqa: ANN001
-        await act(lambda session: task_labels.remove_task_label(
-            session, actor=actor, task_id=task.id, assignment_id=int(event.args)))
-
     table.on("remove", remove)
+
+
+def _add(actor: User, task_id: int, data: TaskLabelAdd) -> AssignResult:
+    with session_scope() as session:
+        return task_labels.add_task_label(session, actor=actor, task_id=task_id, data=data)
+
+
+def _remove(actor: User, task_id: int, assignment_id: int) -> None:
+    with session_scope() as session:
+        task_labels.remove_task_label(session, actor=actor, task_id=task_id,
+                                      assignment_id=assignment_id)
 
 
 def _load(actor: User, task: Task) -> tuple[dict[int, str], list[dict], dict[int, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
+from labelstack.components.session import current_actor
 from labelstack.components.workflow import LABEL_CELL, empty_state, error_text
 from labelstack.db.enums import ReviewResult
 from labelstack.db.models import Task, User
@@ -40,9 +41,9 @@ REVIEW_CELLS = {
 }
 
 
-
 async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: ANN001
-    """The reviews of one in-progress review task, each accepted or rejected here."""
+    """The reviews of one in-progress review task, each accepted or rejected here; `actor`
+    loads them, each decision is made as the user acting then."""
     rows = await run.io_bound(review_rows, actor, task)
     with ui.card().classes("w-full gap-2 p-4").props(f"flat bordered data-testid=review-{task.id}"):
         ui.label(f"Review: {task.name}").classes("text-subtitle1 font-medium")
@@ -54,9 +55,7 @@ async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: 
 
     async def decide(review_id: int, result: ReviewResult, comment: str = "") -> str | None:
         try:
-            with session_scope() as session:
-                reviews.decide_review(session, actor=actor, review_id=review_id, result=result,
-                                      comment=comment)
+            await run.io_bound(_decide, await current_actor(), review_id, result, comment)
         except ServiceError as exc:
             return error_text(exc)
         ui.notify(f"Review {result.value}", type="positive")
@@ -94,6 +93,12 @@ async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: 
 
     table.on("accept", accept)
     table.on("reject", reject)
+
+
+def _decide(actor: User, review_id: int, result: ReviewResult, comment: str) -> None:
+    with session_scope() as session:
+        reviews.decide_review(session, actor=actor, review_id=review_id, result=result,
+                              comment=comment)
 
 
 def review_rows(actor: User, task: Task) -> list[dict]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from labelstack.components.workflow import empty_state
+from labelstack.components.session import current_actor
+from labelstack.components.workflow import empty_state, notify_error
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.services import images
-from labelstack.services.image_index import SeriesRow
+from labelstack.services.errors import ServiceError
+from labelstack.services.image_index import SeriesPage, SeriesRow
 
 COLUMNS = [
     {"name": "modality", "label": "Modality", "field": "modality", "align": "left"},
@@ -24,8 +26,7 @@ PAGE = 100
 class SeriesPicker:
     """A searchable, multi-select list of series; `selected_ids()` gives their ids."""
 
-    def __init__(self, actor: User, *, testid: str = "series-picker") -> None:
-        self.actor = actor
+    def __init__(self, *, testid: str = "series-picker") -> None:
         self.chosen: dict[str, dict] = {}
         with ui.column().classes("w-full gap-2"):
             with ui.row().classes("w-full items-center gap-2 no-wrap"):
@@ -49,16 +50,16 @@ class SeriesPicker:
                 .props(f"data-testid={testid}-count")
 
     async def search(self) -> None:
-        page = await run.io_bound(self._search, self.patient.value or None,
-                                  self.description.value or None, self.modality.value or None)
+        try:
+            page = await run.io_bound(_search, await current_actor(), self.patient.value or None,
+                                      self.description.value or None,
+                                      self.modality.value or None)
+        except ServiceError as exc:
+            notify_error(exc)
+            return
         self.table.rows = [_row(s) for s in page.items]
         self.table.selected = [r for r in self.table.rows if r["uid"] in self.chosen]
         self.table.update()
-
-    def _search(self, patient: str | None, description: str | None, modality: str | None):  # noqa: ANN202
-        with session_scope() as session:
-            return images.search(session, actor=self.actor, patient=patient,
-                                 description=description, modality=modality, limit=PAGE)
 
     def _on_select(self, _event) -> None:  # noqa: ANN001
         visible = {r["uid"] for r in self.table.rows}
@@ -70,6 +71,13 @@ class SeriesPicker:
 
     def selected_ids(self) -> list[int]:
         return [row["id"] for row in self.chosen.values()]
+
+
+def _search(actor: User, patient: str | None, description: str | None,
+            modality: str | None) -> SeriesPage:
+    with session_scope() as session:
+        return images.search(session, actor=actor, patient=patient, description=description,
+                             modality=modality, limit=PAGE)
 
 
 def _row(s: SeriesRow) -> dict:

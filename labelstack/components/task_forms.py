@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from nicegui import run, ui
 
 from labelstack.components.series_picker import SeriesPicker
+from labelstack.components.session import current_actor
 from labelstack.components.workflow import (
     LABEL_CELL,
+    NOBODY,
     date_input,
     empty_state,
     error_text,
+    notify_error,
     parse_date,
+    save_form,
 )
-from labelstack.db.enums import Priority, TaskType
-from labelstack.db.models import User
+from labelstack.db.enums import Priority, Role, TaskType
+from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
 from labelstack.services import annotations, labels, task_edits, tasks, users
 from labelstack.services import task_rules as rules
@@ -24,7 +26,6 @@ from labelstack.services.image_index import series_titles
 from labelstack.services.task_edits import BulkTaskUpdate, TaskChanges, TaskUpdate
 from labelstack.services.tasks import TaskCreate
 
-KEEP, NOBODY = -1, 0
 ITEM_COLUMNS = {
     TaskType.annotation: [
         {"name": "label", "label": "Label", "field": "label", "align": "left"},
@@ -39,24 +40,11 @@ ITEM_COLUMNS = {
 }
 
 
-def assignee_names(actor: User) -> dict[int, str]:
-    """Every user by id, for showing and choosing assignees."""
-    with session_scope() as session:
-        return {u.id: u.display_name for u in users.list_users(session, actor=actor)}
-
-
-def _assignable(actor: User, task_type: TaskType) -> dict[int, str]:
-    with session_scope() as session:
-        found = users.list_users(session, actor=actor)
-    return {u.id: u.display_name for u in found
-            if u.is_active and rules.may_do_type(u.role_set, task_type)}
-
-
 class TaskDialog:
     """A new task: fields, assignee of the right role, and its items by type."""
 
-    def __init__(self, actor: User, *, on_saved) -> None:  # noqa: ANN001
-        self.actor, self.on_saved = actor, on_saved
+    def __init__(self, *, on_saved) -> None:  # noqa: ANN001
+        self.on_saved = on_saved
         with ui.dialog() as self.dialog, ui.card().classes("w-[60rem] max-w-full gap-3") \
                 .props("data-testid=task-dialog"):
             ui.label("New task").classes("text-h6")
@@ -80,7 +68,7 @@ class TaskDialog:
             ui.separator()
             self.items_title = ui.label().classes("text-subtitle1 font-medium")
             with ui.column().classes("w-full") as self.series_box:
-                self.series = SeriesPicker(actor, testid="task-series")
+                self.series = SeriesPicker(testid="task-series")
             with ui.column().classes("w-full gap-2") as self.item_box:
                 self.item_filter = ui.input(placeholder="Filter").props(
                     "outlined dense clearable data-testid=task-items-filter").classes("w-72")
@@ -102,8 +90,13 @@ class TaskDialog:
 
     async def _type_changed(self) -> None:
         kind = TaskType(self.type.value)
-        self.assignee.options = {NOBODY: "Nobody (unassigned)",
-                                 **await run.io_bound(_assignable, self.actor, kind)}
+        try:
+            actor = await current_actor(Role.admin)
+            assignable = await run.io_bound(_assignable, actor, kind)
+        except ServiceError as exc:
+            self.error.set_text(error_text(exc))
+            return
+        self.assignee.options = {NOBODY: "Nobody (unassigned)", **assignable}
         if self.assignee.value not in self.assignee.options:
             self.assignee.value = NOBODY
         self.assignee.update()
@@ -116,7 +109,7 @@ class TaskDialog:
             await self.series.search()
             return
         self.items.columns = ITEM_COLUMNS[kind]
-        self.items.rows = await run.io_bound(_item_rows, self.actor, kind)
+        self.items.rows = await run.io_bound(_item_rows, actor, kind)
         self.items.selected = []
         empty_state(self.items, "No label assignments yet — assign labels on the Labels page"
                     if kind == TaskType.annotation else "No annotations await review",
@@ -127,19 +120,29 @@ class TaskDialog:
         kind = TaskType(self.type.value)
         chosen = [r["id"] for r in self.items.selected]
 
-        def create() -> str:
-            data = TaskCreate(
+        def data() -> TaskCreate:
+            return TaskCreate(
                 type=kind, name=(self.name.value or "").strip(),
                 description=self.description.value or "", priority=self.priority.value,
                 due_date=parse_date(self.due.value), assignee_id=self.assignee.value or None,
                 series_ids=self.series.selected_ids() if kind == TaskType.label else [],
                 label_assignment_ids=chosen if kind == TaskType.annotation else [],
                 annotation_ids=chosen if kind == TaskType.review else [])
-            with session_scope() as session:
-                task = tasks.create_task(session, actor=self.actor, data=data)
-            return f"Task “{task.name}” created ({task.status})"
 
-        await _submit(self, create)
+        await save_form(self, data, _create, role=Role.admin)
+
+
+def _create(actor: User, data: TaskCreate) -> str:
+    with session_scope() as session:
+        task = tasks.create_task(session, actor=actor, data=data)
+    return f"Task “{task.name}” created ({task.status})"
+
+
+def _assignable(actor: User, task_type: TaskType) -> dict[int, str]:
+    with session_scope() as session:
+        found = users.list_users(session, actor=actor)
+    return {u.id: u.display_name for u in found
+            if u.is_active and rules.may_do_type(u.role_set, task_type)}
 
 
 def _item_rows(actor: User, kind: TaskType) -> list[dict]:
@@ -157,16 +160,33 @@ def _item_rows(actor: User, kind: TaskType) -> list[dict]:
              "image": titles.get(a.series_id, "")} for a in assignments]
 
 
+KEEP = -1
+
+
+async def edit_tasks(ids: list[int], names: dict[int, str], *, on_saved) -> None:  # noqa: ANN001
+    """Open the Edit dialog for `ids`, with the task read fresh when it is just one."""
+    try:
+        await current_actor(Role.admin)
+        task = await run.io_bound(_task, ids[0]) if len(ids) == 1 else None
+    except ServiceError as exc:
+        notify_error(exc)
+        return
+    EditDialog(ids, task, names, on_saved=on_saved).open()
+
+
+def assignee_names(actor: User) -> dict[int, str]:
+    """Every user by id, for showing and choosing assignees."""
+    with session_scope() as session:
+        return {u.id: u.display_name for u in users.list_users(session, actor=actor)}
+
+
 class EditDialog:
     """Edit one task (all fields) or many at once (priority, due date, assignee)."""
 
-    def __init__(self, actor: User, ids: list[int], names: dict[int, str], *,
+    def __init__(self, ids: list[int], task: Task | None, names: dict[int, str], *,
                  on_saved) -> None:  # noqa: ANN001
-        self.actor, self.ids, self.on_saved = actor, ids, on_saved
-        single = len(ids) == 1
-        with session_scope() as session:
-            self.task = tasks.get_task(session, ids[0]) if single else None
-        t = self.task
+        self.ids, self.task, self.on_saved = ids, task, on_saved
+        t = task
         with ui.dialog() as self.dialog, ui.card().classes("w-[30rem] gap-3") \
                 .props("data-testid=task-edit-dialog"):
             ui.label(f"Edit task {t.id}" if t else f"Edit {len(ids)} tasks").classes("text-h6")
@@ -221,31 +241,26 @@ class EditDialog:
         return out
 
     async def save(self) -> None:
-        def update() -> str:
+        task = self.task
+
+        def data() -> TaskUpdate | BulkTaskUpdate | None:
             changes = self._changes()
+            if task is None:
+                return BulkTaskUpdate(ids=self.ids, changes=TaskChanges(**changes))
+            return TaskUpdate(**changes, row_version=task.row_version) if changes else None
+
+        def update(actor: User, data: TaskUpdate | BulkTaskUpdate | None) -> str:
             with session_scope() as session:
-                if self.task is not None:
-                    if changes:
-                        task_edits.update_task(session, actor=self.actor, task_id=self.task.id,
-                                               data=TaskUpdate(**changes,
-                                                               row_version=self.task.row_version))
-                else:
-                    task_edits.bulk_update_tasks(session, actor=self.actor, data=BulkTaskUpdate(
-                        ids=self.ids, changes=TaskChanges(**changes)))
+                if isinstance(data, BulkTaskUpdate):
+                    task_edits.bulk_update_tasks(session, actor=actor, data=data)
+                elif data is not None and task is not None:
+                    task_edits.update_task(session, actor=actor, task_id=task.id, data=data)
             n = len(self.ids)
             return f"{n} task{'s' if n != 1 else ''} saved"
 
-        await _submit(self, update)
+        await save_form(self, data, update, role=Role.admin)
 
 
-async def _submit(form: TaskDialog | EditDialog, work: Callable[[], str]) -> None:
-    """Run a dialog's save: a refusal or bad input is shown in the dialog (pydantic's and
-    `parse_date`'s are ValueErrors too), success is announced and closes it."""
-    try:
-        message = work()
-    except (ValueError, ServiceError) as exc:
-        form.error.set_text(error_text(exc))
-        return
-    ui.notify(message, type="positive")
-    form.dialog.close()
-    await form.on_saved()
+def _task(task_id: int) -> Task:
+    with session_scope() as session:
+        return tasks.get_task(session, task_id)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeVar
 
-from nicegui import ui
+from nicegui import run, ui
 
-from labelstack.db.enums import TaskStatus
+from labelstack.components.session import current_actor
+from labelstack.db.enums import Role, TaskStatus
+from labelstack.db.models import User
 from labelstack.services.errors import ServiceError, validation_message
 from labelstack.services.task_rules import ACTIVE
 
+Data = TypeVar("Data")
+NOBODY = 0
+"""The assignee choice "Nobody (unassigned)"."""
 STATUS_COLORS = {"unassigned": "grey-6", "open": "blue-7", "in_progress": "orange-8",
                  "done": "positive", "cancelled": "grey-5"}
 LOADING = "Loading…"
@@ -164,3 +170,21 @@ def loading(table: ui.table, busy: bool) -> None:
         table.props("loading")
     else:
         table.props(remove="loading")
+
+
+async def save_form(form: Any, prepare: Callable[[], Data], work: Callable[[User, Data], str],
+                    *, role: Role) -> None:
+    """A dialog's save: `prepare` reads its fields on the event loop, `work` calls the service
+    in a worker thread as the user acting now (who must still hold `role`) and says what it
+    did. A refusal or bad input is shown in `form.error` (pydantic's and `parse_date`'s are
+    ValueErrors too); success is announced, closes `form.dialog` and awaits `form.on_saved`."""
+    try:
+        data = prepare()
+        actor = await current_actor(role)
+        message = await run.io_bound(work, actor, data)
+    except (ValueError, ServiceError) as exc:
+        form.error.set_text(error_text(exc))
+        return
+    ui.notify(message, type="positive")
+    form.dialog.close()
+    await form.on_saved()

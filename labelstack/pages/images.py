@@ -10,6 +10,7 @@ from nicegui import run, ui
 
 from labelstack.components.dicom_upload import UploadDialog
 from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.session import current_actor
 from labelstack.components.workflow import empty_state, keep_row_count, loading
 from labelstack.db.enums import Role
 from labelstack.db.models import User
@@ -103,7 +104,7 @@ async def images_page() -> None:
                      @click="$parent.$emit('tags', props.row.series_uid)">
                 <q-tooltip>DICOM tags</q-tooltip></q-btn>
             </q-td>""")
-        upload_dialog = UploadDialog(actor, on_done=lambda: after_upload())
+        upload_dialog = UploadDialog(on_done=lambda: after_upload())
 
     async def refresh() -> None:
         view.filters = {"patient": (patient.value or "").strip() or None,
@@ -114,7 +115,7 @@ async def images_page() -> None:
         shown = view.shown
         loading(table, True)
         try:
-            page = await run.io_bound(_search, actor, view)
+            page = await run.io_bound(_search, await current_actor(Role.admin), view)
         except ServiceError as exc:
             loading(table, False)
             ui.notify(exc.detail, type="negative")
@@ -169,6 +170,11 @@ async def images_page() -> None:
         await refresh()
 
     async def sync() -> None:
+        try:
+            actor = await current_actor(Role.admin)
+        except ServiceError as exc:
+            ui.notify(exc.detail, type="negative")
+            return
         notification = ui.notification("Syncing from the PACS…", spinner=True, timeout=None)
         try:
             report = await run.io_bound(_sync, actor)
@@ -221,6 +227,7 @@ class TagsDialog:
 
     async def load(self) -> None:
         try:
+            await current_actor(Role.admin)
             meta = await run.io_bound(_metadata, self.series_uid)
         except ServiceError as exc:
             ui.notify(exc.detail, type="negative")

@@ -7,12 +7,13 @@ from pydantic import ValidationError
 
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.series_picker import SeriesPicker
-from labelstack.components.workflow import empty_state, error_text, loading
+from labelstack.components.session import current_actor
+from labelstack.components.workflow import empty_state, error_text, loading, notify_error
 from labelstack.db.enums import Role
 from labelstack.db.models import Label, User
 from labelstack.db.session import session_scope
 from labelstack.services import labels
-from labelstack.services.errors import ServiceError
+from labelstack.services.errors import Conflict, ServiceError
 from labelstack.services.labels import AssignmentCreate, LabelCreate, LabelUpdate
 
 COLUMNS = [
@@ -37,10 +38,10 @@ async def labels_page() -> None:
             archived = ui.switch("Show archived").props("data-testid=labels-archived")
             ui.space()
             ui.button("Assign to images", icon="add_photo_alternate",
-                      on_click=lambda: AssignDialog(actor, None, on_done=refresh).open()) \
+                      on_click=lambda: AssignDialog(None, on_done=refresh).open()) \
                 .props("outline no-caps data-testid=labels-assign")
             ui.button("New label", icon="add",
-                      on_click=lambda: LabelDialog(actor, None, on_saved=refresh).open()) \
+                      on_click=lambda: LabelDialog(None, on_saved=refresh).open()) \
                 .props("unelevated no-caps data-testid=labels-new")
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=20) \
             .classes("w-full").props("flat bordered loading data-testid=labels-table")
@@ -69,20 +70,38 @@ async def labels_page() -> None:
         search.bind_value_to(table, "filter")
 
     async def refresh() -> None:
-        table.rows = await run.io_bound(_rows, actor, archived.value)
+        try:
+            table.rows = await run.io_bound(_rows, await current_actor(Role.admin),
+                                            archived.value)
+        except ServiceError as exc:
+            notify_error(exc)
+            return
         loading(table, False)
         table.update()
 
-    def label_of(event) -> Label:  # noqa: ANN001
-        with session_scope() as session:
-            return labels.get_label(session, int(event.args))
+    def on_row(dialog):  # noqa: ANN001, ANN202
+        """A row button's handler: the row's label, read fresh, opened in `dialog`."""
+        async def handler(event) -> None:  # noqa: ANN001
+            try:
+                await current_actor(Role.admin)
+                label = await run.io_bound(_label, int(event.args))
+            except ServiceError as exc:
+                notify_error(exc)
+                return
+            await dialog(label, refresh).open()
+        return handler
 
-    table.on("edit", lambda e: LabelDialog(actor, label_of(e), on_saved=refresh).open())
-    table.on("assign", lambda e: AssignDialog(actor, label_of(e), on_done=refresh).open())
-    table.on("delete", lambda e: DeleteDialog(actor, label_of(e), on_done=refresh).open())
+    table.on("edit", on_row(lambda label, done: LabelDialog(label, on_saved=done)))
+    table.on("assign", on_row(lambda label, done: AssignDialog(label, on_done=done)))
+    table.on("delete", on_row(lambda label, done: DeleteDialog(label, on_done=done)))
     archived.on_value_change(refresh)
     await ui.context.client.connected()  # fill in after the page shows: no stale re-render
     await refresh()
+
+
+def _label(label_id: int) -> Label:
+    with session_scope() as session:
+        return labels.get_label(session, label_id)
 
 
 def _rows(actor: User, include_archived: bool) -> list[dict]:
@@ -98,8 +117,8 @@ def _rows(actor: User, include_archived: bool) -> list[dict]:
 class LabelDialog:
     """Create a label (`label=None`) or edit one."""
 
-    def __init__(self, actor: User, label: Label | None, *, on_saved) -> None:  # noqa: ANN001
-        self.actor, self.label, self.on_saved = actor, label, on_saved
+    def __init__(self, label: Label | None, *, on_saved) -> None:  # noqa: ANN001
+        self.label, self.on_saved = label, on_saved
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
                 .props("data-testid=label-dialog"):
             ui.label("Edit label" if label else "New label").classes("text-h6")
@@ -119,23 +138,20 @@ class LabelDialog:
                 ui.button("Save", on_click=self.save).props(
                     "unelevated no-caps data-testid=label-save")
 
-    def open(self) -> None:
+    async def open(self) -> None:
         self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
 
     async def save(self) -> None:
         try:
-            with session_scope() as session:
-                if self.label is None:
-                    labels.create_label(session, actor=self.actor, data=LabelCreate(
-                        name=self.name.value or "", color=self.color.value or "",
-                        description=self.description.value or ""))
-                else:
-                    labels.update_label(session, actor=self.actor, label_id=self.label.id,
-                                        data=LabelUpdate(name=self.name.value or "",
-                                                         color=self.color.value or "",
-                                                         description=self.description.value or "",
-                                                         archived=self.archived.value))
+            actor = await current_actor(Role.admin)
+            fields = {"name": self.name.value or "", "color": self.color.value or "",
+                      "description": self.description.value or ""}
+            if self.label is None:
+                data = LabelCreate(**fields)
+            else:
+                data = LabelUpdate(**fields, archived=self.archived.value)
+            await run.io_bound(_save_label, actor, self.label.id if self.label else None, data)
         except (ValidationError, ServiceError) as exc:
             self.error.set_text(error_text(exc))
             return
@@ -147,16 +163,15 @@ class LabelDialog:
 class AssignDialog:
     """Assign one label to many images at once; reports new vs already assigned."""
 
-    def __init__(self, actor: User, label: Label | None, *, on_done) -> None:  # noqa: ANN001
-        self.actor, self.on_done = actor, on_done
-        with session_scope() as session:
-            options = {lb.id: lb.name for lb in labels.list_labels(session)}
+    def __init__(self, label: Label | None, *, on_done) -> None:  # noqa: ANN001
+        self.on_done = on_done
+        options = {label.id: label.name} if label else {}  # all of them once it opens
         with ui.dialog() as self.dialog, ui.card().classes("w-[56rem] max-w-full gap-3") \
                 .props("data-testid=assign-dialog"):
             ui.label("Assign a label to images").classes("text-h6")
             self.label = ui.select(options, label="Label", value=label.id if label else None) \
                 .props("outlined dense data-testid=assign-label").classes("w-72")
-            self.picker = SeriesPicker(actor, testid="assign-series")
+            self.picker = SeriesPicker(testid="assign-series")
             self.report = ui.label().props("data-testid=assign-report")
             with ui.row().classes("w-full justify-end"):
                 ui.button("Close", on_click=self.dialog.close).props("flat no-caps")
@@ -166,14 +181,18 @@ class AssignDialog:
     async def open(self) -> None:
         self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
+        options = await run.io_bound(_label_options)
+        self.label.set_options(options, value=self.label.value if self.label.value in options
+                               else None)
         await self.picker.search()
 
     async def assign(self) -> None:
         self.report.classes(remove="text-negative text-positive")
         try:
-            with session_scope() as session:
-                result = labels.assign_label(session, actor=self.actor, data=AssignmentCreate(
-                    label_id=self.label.value or 0, series_ids=self.picker.selected_ids()))
+            actor = await current_actor(Role.admin)
+            data = AssignmentCreate(label_id=self.label.value or 0,
+                                    series_ids=self.picker.selected_ids())
+            result = await run.io_bound(_assign, actor, data)
         except ValidationError:
             self.report.classes("text-negative").set_text("Choose a label and at least one image.")
             return
@@ -189,8 +208,8 @@ class AssignDialog:
 class DeleteDialog:
     """Confirm a delete; a refusal is explained, with archiving offered instead."""
 
-    def __init__(self, actor: User, label: Label, *, on_done) -> None:  # noqa: ANN001
-        self.actor, self.label, self.on_done = actor, label, on_done
+    def __init__(self, label: Label, *, on_done) -> None:  # noqa: ANN001
+        self.label, self.on_done = label, on_done
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
                 .props("data-testid=label-delete-dialog"):
             ui.label(f"Delete label “{label.name}”?").classes("text-h6")
@@ -204,17 +223,16 @@ class DeleteDialog:
                 ui.button("Delete", color="negative", on_click=self.delete).props(
                     "unelevated no-caps data-testid=label-delete-confirm")
 
-    def open(self) -> None:
+    async def open(self) -> None:
         self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
 
     async def delete(self) -> None:
         try:
-            with session_scope() as session:
-                labels.delete_label(session, actor=self.actor, label_id=self.label.id)
+            await run.io_bound(_delete, await current_actor(Role.admin), self.label.id)
         except ServiceError as exc:
             self.error.set_text(f"Cannot delete: {error_text(exc)}")
-            self.archive.set_visibility(not self.label.archived)
+            self.archive.set_visibility(isinstance(exc, Conflict) and not self.label.archived)
             return
         ui.notify(f"Label {self.label.name} deleted", type="positive")
         self.dialog.close()
@@ -222,12 +240,34 @@ class DeleteDialog:
 
     async def do_archive(self) -> None:
         try:
-            with session_scope() as session:
-                labels.update_label(session, actor=self.actor, label_id=self.label.id,
-                                    data=LabelUpdate(archived=True))
+            await run.io_bound(_save_label, await current_actor(Role.admin), self.label.id,
+                               LabelUpdate(archived=True))
         except ServiceError as exc:
             self.error.set_text(error_text(exc))
             return
         ui.notify(f"Label {self.label.name} archived", type="positive")
         self.dialog.close()
         await self.on_done()
+
+
+def _label_options() -> dict[int, str]:
+    with session_scope() as session:
+        return {lb.id: lb.name for lb in labels.list_labels(session)}
+
+
+def _save_label(actor: User, label_id: int | None, data: LabelCreate | LabelUpdate) -> None:
+    with session_scope() as session:
+        if label_id is None:
+            labels.create_label(session, actor=actor, data=data)
+        else:
+            labels.update_label(session, actor=actor, label_id=label_id, data=data)
+
+
+def _assign(actor: User, data: AssignmentCreate) -> labels.AssignResult:
+    with session_scope() as session:
+        return labels.assign_label(session, actor=actor, data=data)
+
+
+def _delete(actor: User, label_id: int) -> None:
+    with session_scope() as session:
+        labels.delete_label(session, actor=actor, label_id=label_id)

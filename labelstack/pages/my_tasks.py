@@ -7,6 +7,7 @@ from nicegui import run, ui
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.label_task_panel import label_task_panel
 from labelstack.components.review_panel import review_panel
+from labelstack.components.session import current_actor
 from labelstack.components.workflow import (
     DUE_CELL,
     NAME_CELL,
@@ -28,6 +29,7 @@ from labelstack.services.security import has_role
 from labelstack.services.task_queries import TaskFilter
 
 S = TaskStatus
+ROLES = (Role.annotator, Role.reviewer)
 PANELS = {TaskType.label: label_task_panel, TaskType.review: review_panel}
 """What an in-progress task shows below the list (annotation work happens in the viewer)."""
 COMMON = [
@@ -58,9 +60,11 @@ TAKE_ACTION = """
       <q-btn unelevated dense no-caps color="primary" icon="back_hand" label="Take" class="q-px-sm"
              :data-testid="'task-take-' + props.row.id" @click="$parent.$emit('take', props.row.id)" />
     </q-td>"""
+
+
 @ui.page("/my-tasks")
 async def my_tasks_page() -> None:
-    actor = signed_in_user(Role.annotator, Role.reviewer)
+    actor = signed_in_user(*ROLES)
     if actor is None:
         return
     with frame("My tasks", user=actor):
@@ -74,7 +78,12 @@ async def my_tasks_page() -> None:
                                 "No tasks are waiting to be taken")
 
     async def refresh() -> None:
-        own, free, working = await run.io_bound(_load, actor)
+        try:
+            actor = await current_actor(*ROLES)
+            own, free, working = await run.io_bound(_load, actor)
+        except ServiceError as exc:
+            notify_error(exc)
+            return
         mine.rows, available.rows = own, free
         loading(mine, False)
         loading(available, False)
@@ -89,9 +98,13 @@ async def my_tasks_page() -> None:
 
     async def change_status(event) -> None:  # noqa: ANN001
         try:
-            with session_scope() as session:
-                task = tasks.set_status(session, actor=actor, task_id=event.args["id"],
-                                        status=S(event.args["status"]))
+            actor = await current_actor(*ROLES)
+        except ServiceError as exc:  # signed out or no longer allowed: nothing to refresh
+            notify_error(exc)
+            return
+        try:
+            task = await run.io_bound(_set_status, actor, event.args["id"],
+                                      S(event.args["status"]))
         except ServiceError as exc:
             notify_error(exc)
         else:
@@ -101,8 +114,12 @@ async def my_tasks_page() -> None:
 
     async def take(event) -> None:  # noqa: ANN001
         try:
-            with session_scope() as session:
-                task = tasks.take_task(session, actor=actor, task_id=int(event.args))
+            actor = await current_actor(*ROLES)
+        except ServiceError as exc:
+            notify_error(exc)
+            return
+        try:
+            task = await run.io_bound(_take, actor, int(event.args))
         except ServiceError as exc:
             notify_error(exc)
         else:
@@ -141,6 +158,16 @@ def _load(actor: User) -> tuple[list[dict], list[dict], list[Task]]:
             if t.assignee_id is None]
     working = [t for t in pages[0].items if t.status == S.in_progress]
     return own, free, working
+
+
+def _set_status(actor: User, task_id: int, status: TaskStatus) -> Task:
+    with session_scope() as session:
+        return tasks.set_status(session, actor=actor, task_id=task_id, status=status)
+
+
+def _take(actor: User, task_id: int) -> Task:
+    with session_scope() as session:
+        return tasks.take_task(session, actor=actor, task_id=task_id)
 
 
 def _mine_row(actor: User, task: Task, progress) -> dict:  # noqa: ANN001

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from nicegui import run, ui
 
 from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.session import current_actor
 from labelstack.components.workflow import (
     date_input,
     duration,
@@ -68,8 +69,7 @@ async def stats_page() -> None:
     if actor is None:
         return
     today = date.today()
-    with session_scope() as session:
-        people = {u.id: u.display_name for u in users.list_users(session, actor=actor)}
+    people = await run.io_bound(_people, actor)
     with frame("Statistics", user=actor):
         with ui.row().classes("w-full items-center gap-2"):
             since = date_input("From", testid="stats-from",
@@ -105,7 +105,12 @@ async def stats_page() -> None:
             range_error.set_text(str(exc))
             return
         range_error.set_text("")
-        table.rows = await run.io_bound(_stat_rows, actor, start, end)
+        try:
+            table.rows = await run.io_bound(_stat_rows, await current_actor(Role.admin),
+                                            start, end)
+        except ServiceError as exc:
+            ui.notify(exc.detail, type="negative")
+            return
         loading(table, False)
         table.update()
 
@@ -115,7 +120,8 @@ async def stats_page() -> None:
 
     async def load_audit(page: int = 1) -> None:
         try:
-            rows, total = await run.io_bound(_audit_rows, actor, people, who.value or None,
+            rows, total = await run.io_bound(_audit_rows, await current_actor(Role.admin),
+                                             people, who.value or None,
                                              (action.value or "").strip() or None, page)
         except ServiceError as exc:
             ui.notify(exc.detail, type="negative")
@@ -136,6 +142,11 @@ async def stats_page() -> None:
     await ui.context.client.connected()  # fill in after the page shows: no stale re-render
     await load_stats()
     await load_audit()
+
+
+def _people(actor: User) -> dict[int, str]:
+    with session_scope() as session:
+        return {u.id: u.display_name for u in users.list_users(session, actor=actor)}
 
 
 def _stat_rows(actor: User, start: date | None, end: date | None) -> list[dict]:

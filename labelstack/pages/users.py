@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from nicegui import ui
+from nicegui import run, ui
 from pydantic import ValidationError
 
 from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.session import current_actor
+from labelstack.components.workflow import loading, notify_error
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
@@ -25,7 +27,7 @@ ROLE_OPTIONS = [r.value for r in Role]
 
 
 @ui.page("/users")
-def users_page() -> None:
+async def users_page() -> None:
     actor = signed_in_user(Role.admin)
     if actor is None:
         return
@@ -34,10 +36,10 @@ def users_page() -> None:
             search = ui.input(placeholder="Search e-mail or name").props(
                 "outlined dense clearable data-testid=users-search").classes("w-72")
             ui.space()
-            ui.button("Add user", icon="person_add", on_click=lambda: UserDialog(actor, None,
-                      on_saved=refresh).open()).props("unelevated no-caps data-testid=users-add")
+            ui.button("Add user", icon="person_add", on_click=lambda: UserDialog(
+                None, on_saved=refresh).open()).props("unelevated no-caps data-testid=users-add")
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=20) \
-            .classes("w-full").props("flat bordered data-testid=users-table")
+            .classes("w-full").props("flat bordered loading data-testid=users-table")
         table.add_slot("body-cell-roles", """
             <q-td :props="props">
               <q-chip v-for="r in props.value" :key="r" dense square color="teal-1"
@@ -54,19 +56,47 @@ def users_page() -> None:
             </q-td>""")
         search.bind_value_to(table, "filter")
 
-    def refresh() -> None:
-        with session_scope() as session:
-            found = users.list_users(session, actor=actor)
+    async def refresh() -> None:
+        try:
+            found = await run.io_bound(_list, await current_actor(Role.admin))
+        except ServiceError as exc:
+            notify_error(exc)
+            return
         table.rows = [_row(u) for u in found]
+        loading(table, False)
         table.update()
 
-    def edit(event) -> None:  # noqa: ANN001
-        with session_scope() as session:
-            user = users.get_user(session, int(event.args))
-        UserDialog(actor, user, on_saved=refresh).open()
+    async def edit(event) -> None:  # noqa: ANN001
+        try:
+            await current_actor(Role.admin)
+            user = await run.io_bound(_get, int(event.args))
+        except ServiceError as exc:
+            notify_error(exc)
+            return
+        UserDialog(user, on_saved=refresh).open()
 
     table.on("edit", edit)
-    refresh()
+    await ui.context.client.connected()  # fill in after the page shows: no stale re-render
+    await refresh()
+
+
+def _list(actor: User) -> list[User]:
+    with session_scope() as session:
+        return users.list_users(session, actor=actor)
+
+
+def _get(user_id: int) -> User:
+    with session_scope() as session:
+        return users.get_user(session, user_id)
+
+
+def _save(actor: User, user_id: int | None, data: UserCreate | UserUpdate) -> None:
+    """Create or update in a worker thread: argon2 hashing takes tens of milliseconds."""
+    with session_scope() as session:
+        if user_id is None:
+            users.create_user(session, actor=actor, data=data)
+        else:
+            users.update_user(session, actor=actor, user_id=user_id, data=data)
 
 
 def _row(user: User) -> dict:
@@ -78,8 +108,8 @@ def _row(user: User) -> dict:
 class UserDialog:
     """Create a user (`user=None`) or edit one; the service decides what is allowed."""
 
-    def __init__(self, actor: User, user: User | None, *, on_saved) -> None:  # noqa: ANN001
-        self.actor, self.user, self.on_saved = actor, user, on_saved
+    def __init__(self, user: User | None, *, on_saved) -> None:  # noqa: ANN001
+        self.user, self.on_saved = user, on_saved
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3"):
             ui.label("Edit user" if user else "Add user").classes("text-h6")
             self.email = ui.input("E-mail", value=user.email if user else "").props(
@@ -105,19 +135,16 @@ class UserDialog:
     def open(self) -> None:
         self.dialog.open()
 
-    def save(self) -> None:
+    async def save(self) -> None:
         try:
-            with session_scope() as session:
-                if self.user is None:
-                    users.create_user(session, actor=self.actor, data=UserCreate(
-                        email=self.email.value, password=self.password.value or "",
-                        name=self.name.value or "", roles=self.roles.value or []))
-                else:
-                    users.update_user(session, actor=self.actor, user_id=self.user.id,
-                                      data=UserUpdate(name=self.name.value,
-                                                      password=self.password.value or None,
-                                                      roles=self.roles.value or [],
-                                                      is_active=self.active.value))
+            actor = await current_actor(Role.admin)
+            if self.user is None:
+                data = UserCreate(email=self.email.value, password=self.password.value or "",
+                                  name=self.name.value or "", roles=self.roles.value or [])
+            else:
+                data = UserUpdate(name=self.name.value, password=self.password.value or None,
+                                  roles=self.roles.value or [], is_active=self.active.value)
+            await run.io_bound(_save, actor, self.user.id if self.user else None, data)
         except ValidationError as exc:
             self.error.set_text(validation_message(exc))
             return
@@ -126,4 +153,4 @@ class UserDialog:
             return
         ui.notify("User saved", type="positive")
         self.dialog.close()
-        self.on_saved()
+        await self.on_saved()
