@@ -8,7 +8,8 @@ from nicegui import run, ui
 
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.session import current_actor
-from labelstack.components.task_forms import TaskDialog, assignee_names, edit_tasks
+from labelstack.components.task_create import TaskDialog
+from labelstack.components.task_edit import assignee_names, edit_tasks
 from labelstack.components.workflow import (
     DUE_CELL,
     NAME_CELL,

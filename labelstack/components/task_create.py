@@ -1,4 +1,4 @@
-"""The Tasks page's dialogs: a new task with its items, and editing one or many tasks."""
+"""The Tasks page's New-task dialog: its fields, an assignee of the right role, its items."""
 
 from __future__ import annotations
 
@@ -12,18 +12,16 @@ from labelstack.components.workflow import (
     date_input,
     empty_state,
     error_text,
-    notify_error,
     parse_date,
     save_form,
 )
 from labelstack.db.enums import Priority, Role, TaskType
-from labelstack.db.models import Task, User
+from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import annotations, labels, task_edits, tasks, users
+from labelstack.services import annotations, labels, tasks, users
 from labelstack.services import task_rules as rules
 from labelstack.services.errors import ServiceError
 from labelstack.services.image_index import series_titles
-from labelstack.services.task_edits import BulkTaskUpdate, TaskChanges, TaskUpdate
 from labelstack.services.tasks import TaskCreate
 
 ITEM_COLUMNS = {
@@ -158,109 +156,3 @@ def _item_rows(actor: User, kind: TaskType) -> list[dict]:
         titles = series_titles(session, (a.series_id for a in assignments))
     return [{"id": a.id, "label": usable[a.label_id].name, "color": usable[a.label_id].color,
              "image": titles.get(a.series_id, "")} for a in assignments]
-
-
-KEEP = -1
-
-
-async def edit_tasks(ids: list[int], names: dict[int, str], *, on_saved) -> None:  # noqa: ANN001
-    """Open the Edit dialog for `ids`, with the task read fresh when it is just one."""
-    try:
-        await current_actor(Role.admin)
-        task = await run.io_bound(_task, ids[0]) if len(ids) == 1 else None
-    except ServiceError as exc:
-        notify_error(exc)
-        return
-    EditDialog(ids, task, names, on_saved=on_saved).open()
-
-
-def assignee_names(actor: User) -> dict[int, str]:
-    """Every user by id, for showing and choosing assignees."""
-    with session_scope() as session:
-        return {u.id: u.display_name for u in users.list_users(session, actor=actor)}
-
-
-class EditDialog:
-    """Edit one task (all fields) or many at once (priority, due date, assignee)."""
-
-    def __init__(self, ids: list[int], task: Task | None, names: dict[int, str], *,
-                 on_saved) -> None:  # noqa: ANN001
-        self.ids, self.task, self.on_saved = ids, task, on_saved
-        t = task
-        with ui.dialog() as self.dialog, ui.card().classes("w-[30rem] gap-3") \
-                .props("data-testid=task-edit-dialog"):
-            ui.label(f"Edit task {t.id}" if t else f"Edit {len(ids)} tasks").classes("text-h6")
-            if t:
-                self.name = ui.input("Name", value=t.name).props(
-                    "outlined dense data-testid=edit-name").classes("w-full")
-                self.description = ui.textarea("Description", value=t.description).props(
-                    "outlined dense autogrow data-testid=edit-description").classes("w-full")
-            keep = {} if t else {"": "(keep)"}
-            self.priority = ui.select({**keep, **{p.value: p.value for p in Priority}},
-                                      value=t.priority if t else "", label="Priority") \
-                .props("outlined dense data-testid=edit-priority").classes("w-full")
-            with ui.row().classes("w-full items-center no-wrap gap-3"):
-                self.due = date_input("Due date", testid="edit-due",
-                                      value=t.due_date.isoformat() if t and t.due_date else "") \
-                    .classes("grow")
-                self.clear_due = ui.checkbox("Clear due date").props("data-testid=edit-clear-due")
-                self.clear_due.set_visibility(t is None)
-            if t is None:
-                ui.label("Leave a field empty to keep each task's value.") \
-                    .classes("text-caption text-grey-7 -mt-2")
-            self.assignee = ui.select({**({} if t else {KEEP: "(keep)"}),
-                                       NOBODY: "Nobody (unassigned)", **names},
-                                      value=(t.assignee_id or NOBODY) if t else KEEP,
-                                      label="Assignee").props(
-                "outlined dense data-testid=edit-assignee").classes("w-full")
-            self.error = ui.label().classes("text-negative").props("data-testid=edit-error")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
-                ui.button("Save", on_click=self.save).props(
-                    "unelevated no-caps data-testid=edit-save")
-
-    def open(self) -> None:
-        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
-        self.dialog.open()
-
-    def _changes(self) -> dict:
-        t, out = self.task, {}
-        due = parse_date(self.due.value)
-        if t is not None:
-            wanted = {"name": (self.name.value or "").strip(),
-                      "description": self.description.value or "",
-                      "priority": self.priority.value, "due_date": due,
-                      "assignee_id": self.assignee.value or None}
-            return {k: v for k, v in wanted.items() if getattr(t, k) != v}
-        if self.priority.value:
-            out["priority"] = self.priority.value
-        if self.clear_due.value or due is not None:
-            out["due_date"] = None if self.clear_due.value else due
-        if self.assignee.value != KEEP:
-            out["assignee_id"] = self.assignee.value or None
-        return out
-
-    async def save(self) -> None:
-        task = self.task
-
-        def data() -> TaskUpdate | BulkTaskUpdate | None:
-            changes = self._changes()
-            if task is None:
-                return BulkTaskUpdate(ids=self.ids, changes=TaskChanges(**changes))
-            return TaskUpdate(**changes, row_version=task.row_version) if changes else None
-
-        def update(actor: User, data: TaskUpdate | BulkTaskUpdate | None) -> str:
-            with session_scope() as session:
-                if isinstance(data, BulkTaskUpdate):
-                    task_edits.bulk_update_tasks(session, actor=actor, data=data)
-                elif data is not None and task is not None:
-                    task_edits.update_task(session, actor=actor, task_id=task.id, data=data)
-            n = len(self.ids)
-            return f"{n} task{'s' if n != 1 else ''} saved"
-
-        await save_form(self, data, update, role=Role.admin)
-
-
-def _task(task_id: int) -> Task:
-    with session_scope() as session:
-        return tasks.get_task(session, task_id)

@@ -1,0 +1,175 @@
+"""The Labels page's dialogs: a label's fields, assigning it to many images, deleting it."""
+
+from __future__ import annotations
+
+from nicegui import run, ui
+from pydantic import ValidationError
+
+from labelstack.components.series_picker import SeriesPicker
+from labelstack.components.session import current_actor
+from labelstack.components.workflow import error_text
+from labelstack.db.enums import Role
+from labelstack.db.models import Label, User
+from labelstack.db.session import session_scope
+from labelstack.services import labels
+from labelstack.services.errors import Conflict, ServiceError
+from labelstack.services.labels import AssignmentCreate, LabelCreate, LabelUpdate
+
+
+class LabelDialog:
+    """Create a label (`label=None`) or edit one."""
+
+    def __init__(self, label: Label | None, *, on_saved) -> None:  # noqa: ANN001
+        self.label, self.on_saved = label, on_saved
+        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
+                .props("data-testid=label-dialog"):
+            ui.label("Edit label" if label else "New label").classes("text-h6")
+            self.name = ui.input("Name", value=label.name if label else "").props(
+                "outlined autofocus data-testid=label-name").classes("w-full")
+            self.color = ui.color_input("Colour", value=label.color if label else "#e11d48") \
+                .props("outlined data-testid=label-color").classes("w-full")
+            self.description = ui.textarea("Description",
+                                           value=label.description if label else "") \
+                .props("outlined autogrow data-testid=label-description").classes("w-full")
+            if label is not None:
+                self.archived = ui.switch("Archived (hidden from new work)",
+                                          value=label.archived).props("data-testid=label-archived")
+            self.error = ui.label().classes("text-negative").props("data-testid=label-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
+                ui.button("Save", on_click=self.save).props(
+                    "unelevated no-caps data-testid=label-save")
+
+    async def open(self) -> None:
+        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
+        self.dialog.open()
+
+    async def save(self) -> None:
+        try:
+            actor = await current_actor(Role.admin)
+            fields = {"name": self.name.value or "", "color": self.color.value or "",
+                      "description": self.description.value or ""}
+            if self.label is None:
+                data = LabelCreate(**fields)
+            else:
+                data = LabelUpdate(**fields, archived=self.archived.value)
+            await run.io_bound(_save_label, actor, self.label.id if self.label else None, data)
+        except (ValidationError, ServiceError) as exc:
+            self.error.set_text(error_text(exc))
+            return
+        ui.notify("Label saved", type="positive")
+        self.dialog.close()
+        await self.on_saved()
+
+
+class AssignDialog:
+    """Assign one label to many images at once; reports new vs already assigned."""
+
+    def __init__(self, label: Label | None, *, on_done) -> None:  # noqa: ANN001
+        self.on_done = on_done
+        options = {label.id: label.name} if label else {}  # all of them once it opens
+        with ui.dialog() as self.dialog, ui.card().classes("w-[56rem] max-w-full gap-3") \
+                .props("data-testid=assign-dialog"):
+            ui.label("Assign a label to images").classes("text-h6")
+            self.label = ui.select(options, label="Label", value=label.id if label else None) \
+                .props("outlined dense data-testid=assign-label").classes("w-72")
+            self.picker = SeriesPicker(testid="assign-series")
+            self.report = ui.label().props("data-testid=assign-report")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=self.dialog.close).props("flat no-caps")
+                ui.button("Assign", icon="done", on_click=self.assign).props(
+                    "unelevated no-caps data-testid=assign-save")
+
+    async def open(self) -> None:
+        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
+        self.dialog.open()
+        options = await run.io_bound(_label_options)
+        self.label.set_options(options, value=self.label.value if self.label.value in options
+                               else None)
+        await self.picker.search()
+
+    async def assign(self) -> None:
+        self.report.classes(remove="text-negative text-positive")
+        try:
+            actor = await current_actor(Role.admin)
+            data = AssignmentCreate(label_id=self.label.value or 0,
+                                    series_ids=self.picker.selected_ids())
+            result = await run.io_bound(_assign, actor, data)
+        except ValidationError:
+            self.report.classes("text-negative").set_text("Choose a label and at least one image.")
+            return
+        except ServiceError as exc:
+            self.report.classes("text-negative").set_text(error_text(exc))
+            return
+        new, old = len(result.created), len(result.existing)
+        self.report.classes("text-positive").set_text(
+            f"{new} new assignment{'s' if new != 1 else ''}, {old} already assigned.")
+        await self.on_done()
+
+
+class DeleteDialog:
+    """Confirm a delete; a refusal is explained, with archiving offered instead."""
+
+    def __init__(self, label: Label, *, on_done) -> None:  # noqa: ANN001
+        self.label, self.on_done = label, on_done
+        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
+                .props("data-testid=label-delete-dialog"):
+            ui.label(f"Delete label “{label.name}”?").classes("text-h6")
+            ui.label("Its assignments to images are removed too.").classes("text-grey-8")
+            self.error = ui.label().classes("text-negative").props("data-testid=label-delete-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
+                self.archive = ui.button("Archive instead", on_click=self.do_archive).props(
+                    "outline no-caps data-testid=label-archive")
+                self.archive.set_visibility(False)
+                ui.button("Delete", color="negative", on_click=self.delete).props(
+                    "unelevated no-caps data-testid=label-delete-confirm")
+
+    async def open(self) -> None:
+        self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
+        self.dialog.open()
+
+    async def delete(self) -> None:
+        try:
+            await run.io_bound(_delete, await current_actor(Role.admin), self.label.id)
+        except ServiceError as exc:
+            self.error.set_text(f"Cannot delete: {error_text(exc)}")
+            self.archive.set_visibility(isinstance(exc, Conflict) and not self.label.archived)
+            return
+        ui.notify(f"Label {self.label.name} deleted", type="positive")
+        self.dialog.close()
+        await self.on_done()
+
+    async def do_archive(self) -> None:
+        try:
+            await run.io_bound(_save_label, await current_actor(Role.admin), self.label.id,
+                               LabelUpdate(archived=True))
+        except ServiceError as exc:
+            self.error.set_text(error_text(exc))
+            return
+        ui.notify(f"Label {self.label.name} archived", type="positive")
+        self.dialog.close()
+        await self.on_done()
+
+
+def _label_options() -> dict[int, str]:
+    with session_scope() as session:
+        return {lb.id: lb.name for lb in labels.list_labels(session)}
+
+
+def _save_label(actor: User, label_id: int | None, data: LabelCreate | LabelUpdate) -> None:
+    with session_scope() as session:
+        if label_id is None:
+            labels.create_label(session, actor=actor, data=data)
+        else:
+            labels.update_label(session, actor=actor, label_id=label_id, data=data)
+
+
+def _assign(actor: User, data: AssignmentCreate) -> labels.AssignResult:
+    with session_scope() as session:
+        return labels.assign_label(session, actor=actor, data=data)
+
+
+def _delete(actor: User, label_id: int) -> None:
+    with session_scope() as session:
+        labels.delete_label(session, actor=actor, label_id=label_id)
