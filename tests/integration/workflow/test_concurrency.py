@@ -108,10 +108,12 @@ def test_blind_saves_never_corrupt(session: Session, target) -> None:
     assert np.unique([w.revision.sequence for w in wins]).size == len(wins)
 
 
-def _set_status(task_id: int, actor_ids: list[int], status: TaskStatus):
+def _set_status(task_id: int, actor_ids: list[int], status: TaskStatus,
+                row_version: int | None = None):
     def work(s: Session, i: int) -> object:
         actor = s.get(User, actor_ids[i % len(actor_ids)])
-        return tasks.set_status(s, actor=actor, task_id=task_id, status=status)
+        return tasks.set_status(s, actor=actor, task_id=task_id, status=status,
+                                row_version=row_version)
     return work
 
 
@@ -150,8 +152,9 @@ def test_starting_a_review_task_at_once_one_wins(session: Session, make_user) ->
 def test_cancel_and_start_at_once_one_wins(session: Session, make_user) -> None:
     admin, author = make_user("admin"), make_user("annotator")
     task = annotation_task(session, admin, author, [make_assignment(session)], start=False)
-    starts = _set_status(task.id, [author.id], TaskStatus.in_progress)
-    cancels = _set_status(task.id, [admin.id], TaskStatus.cancelled)
+    # both clients loaded the open task (a start that commits first could be cancelled legally)
+    starts = _set_status(task.id, [author.id], TaskStatus.in_progress, task.row_version)
+    cancels = _set_status(task.id, [admin.id], TaskStatus.cancelled, task.row_version)
     (won,) = _one_wins(_race(lambda s, i: (starts if i % 2 else cancels)(s, i)))
     session.expire_all()
     events = session.exec(select(AuditEvent).where(AuditEvent.action == "task.status",
