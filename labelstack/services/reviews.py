@@ -36,8 +36,11 @@ class Decision:
 def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> list[Review]:
     """Open one review (next sequence per annotation) for each item of a starting review task.
 
-    The reviewer is the assignee and must not be the author of any item.
-    Restarting the task adds nothing twice. The caller commits.
+    The reviewer is the assignee and must not be the author of any item. A
+    restarted task (reopened by an admin, or cancelled and reopened) keeps its
+    reviews: decided ones stay decided and are not looked at again, undecided
+    ones go on (their annotation is in review again); only items without a review
+    in this task get a new one. The caller commits.
     """
     if task.type != TaskType.review:
         raise Conflict(f"task {task.id} is a {task.type} task, not a review task")
@@ -47,15 +50,16 @@ def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> lis
                          .where(TaskItem.task_id == task.id).order_by(TaskItem.position)).all()
     task_items.check_not_author(session, annotation_ids=[a.id for a in items if a.id],
                                 reviewer_id=task.assignee_id)
-    not_ready = [a.id for a in items if a.status not in _REVIEWABLE]
-    if not_ready:
-        raise Conflict("only saved annotations awaiting review can be reviewed",
-                       annotation_ids=not_ready)
-    existing = {r.annotation_id for r in session.exec(
-        select(Review).where(Review.task_id == task.id)).all()}
+    here = _reviews_here(session, task)
+    pending = [a for a in items if a.id not in here or here[a.id].result is None]
+    _check_reviewable(pending)
     created = []
-    for annotation in items:
-        if annotation.id in existing:
+    for annotation in pending:
+        review = here.get(annotation.id)
+        if review is not None:  # an undecided review of this task, restarted
+            if annotation.status != AnnotationStatus.in_review:
+                set_annotation_status(session, actor=actor, annotation=annotation,
+                                      status=AnnotationStatus.in_review, task=task)
             continue
         latest = session.exec(select(sa.func.max(Review.sequence))
                               .where(Review.annotation_id == annotation.id)).one()
@@ -72,6 +76,43 @@ def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> lis
                                                    "reviewer_id": task.assignee_id})
         created.append(review)
     return created
+
+
+def check_reopen(session: Session, *, task: Task) -> None:
+    """A review task is reopened only if what it has left to review still awaits review.
+
+    Its undecided items may have been reviewed in another task while it was
+    cancelled; reopening it then would leave a task that can never be started.
+    """
+    items = session.exec(select(Annotation).join(TaskItem, TaskItem.annotation_id == Annotation.id)
+                         .where(TaskItem.task_id == task.id).order_by(TaskItem.position)).all()
+    here = _reviews_here(session, task)
+    _check_reviewable([a for a in items if a.id not in here or here[a.id].result is None])
+
+
+def set_annotation_status(session: Session, *, actor: User, annotation: Annotation,
+                          status: AnnotationStatus, task: Task) -> None:
+    """Move an annotation to `status` because of `task`, with its audit event (no commit)."""
+    before = annotation.status
+    annotation.status = status
+    annotation.updated_at = utcnow()
+    annotation.row_version += 1
+    session.add(annotation)
+    audit.record(session, actor=actor, action="annotation.status", entity_type="annotation",
+                 entity_id=annotation.id, details={"status": {"before": before, "after": status},
+                                                   "task_id": task.id})
+
+
+def _reviews_here(session: Session, task: Task) -> dict[int, Review]:
+    return {r.annotation_id: r for r in session.exec(
+        select(Review).where(Review.task_id == task.id)).all()}
+
+
+def _check_reviewable(pending: list[Annotation]) -> None:
+    not_ready = [a.id for a in pending if a.status not in _REVIEWABLE]
+    if not_ready:
+        raise Conflict("only saved annotations awaiting review can be reviewed",
+                       annotation_ids=not_ready)
 
 
 def undecided_reviews(session: Session, *, task: Task) -> list[Review]:

@@ -84,6 +84,9 @@ def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatu
         elif status == S.open:  # a reopen: its items must not have moved to another active task
             task_items.check_exclusive(session, task_type=TaskType(task.type),
                                        ids=task_items.item_ids(session, task), task_id=task.id)
+            if task.type == TaskType.review:
+                from labelstack.services.reviews import check_reopen
+                check_reopen(session, task=task)
             task.completed_at = None
         elif status == S.unassigned:
             details["assignee_id"] = {"before": task.assignee_id, "after": None}

@@ -211,3 +211,46 @@ def test_describe_names_authors_for_whoever_may_read_the_annotation(session, sav
     assert (seen.id, seen.author, seen.status) == (target.id, ann.display_name, "submitted")
     assert annotations.describe(session, actor=other, annotation_ids=[target.id]) == []
     assert annotations.describe(session, actor=admin, annotation_ids=[]) == []
+
+
+def _two_saved(session: Session, admin, ann) -> list[Annotation]:
+    task = annotation_task(session, admin, ann, [make_assignment(session),
+                                                 make_assignment(session)])
+    found = session.exec(select(Annotation).where(Annotation.task_id == task.id)
+                         .order_by(Annotation.id)).all()
+    for a in found:
+        revisions.save_mask(session, actor=ann, annotation_id=a.id, mask=blob())
+    tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    return list(found)
+
+
+def test_a_reopened_review_task_can_be_started_and_finished_again(session, saved) -> None:
+    admin, ann, reviewer, _, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    review = _review(session, task)
+    reviews.decide_review(session, actor=reviewer, review_id=review.id, result="accepted")
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
+    # the decided review stays decided: nothing new to do, the task can be finished again
+    assert [(r.id, r.result) for r in session.exec(select(Review).where(
+        Review.annotation_id == target.id)).all()] == [(review.id, "accepted")]
+    session.refresh(target)
+    assert target.status == AnnotationStatus.accepted
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    assert session.get(Task, task.id).status == TaskStatus.done
+
+
+def test_a_cancelled_review_task_whose_work_moved_on_is_not_reopened(session, saved,
+                                                                       make_user) -> None:
+    admin, ann, reviewer, other, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    elsewhere = review_task(session, admin, other, [target.id])
+    reviews.decide_review(session, actor=other, review_id=_review(session, elsewhere).id,
+                          result="accepted")
+    tasks.set_status(session, actor=other, task_id=elsewhere.id, status=TaskStatus.done)
+    with pytest.raises(Conflict, match="awaiting review") as refused:
+        tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    assert refused.value.extra["annotation_ids"] == [target.id]
+    assert session.get(Task, task.id).status == TaskStatus.cancelled
