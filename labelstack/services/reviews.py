@@ -78,6 +78,18 @@ def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> lis
     return created
 
 
+def release_undecided(session: Session, *, task: Task, actor: User) -> None:
+    """A cancelled review task lets go of what it did not decide: those annotations are
+    `submitted` again, so a new review task can take them. The caller commits."""
+    pending = session.exec(select(Annotation).join(Review, Review.annotation_id == Annotation.id)
+                           .where(Review.task_id == task.id, col(Review.result).is_(None),
+                                  Annotation.status == AnnotationStatus.in_review)
+                           .order_by(Annotation.id)).all()
+    for annotation in pending:
+        set_annotation_status(session, actor=actor, annotation=annotation,
+                              status=AnnotationStatus.submitted, task=task)
+
+
 def check_reopen(session: Session, *, task: Task) -> None:
     """A review task is reopened only if what it has left to review still awaits review.
 

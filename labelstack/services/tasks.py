@@ -88,6 +88,9 @@ def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatu
                 from labelstack.services.reviews import check_reopen
                 check_reopen(session, task=task)
             task.completed_at = None
+        elif status == S.cancelled and task.type == TaskType.review:
+            from labelstack.services.reviews import release_undecided
+            release_undecided(session, task=task, actor=actor)
         elif status == S.unassigned:
             details["assignee_id"] = {"before": task.assignee_id, "after": None}
             task.assignee_id = None

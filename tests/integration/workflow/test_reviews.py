@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from labelstack.db.enums import AnnotationStatus, TaskStatus
-from labelstack.db.models import Annotation, Review, Task
+from labelstack.db.models import Annotation, AuditEvent, Review, Task
 from labelstack.services import annotations, reviews, revisions, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from tests.integration.workflow.annotation_helpers import (
@@ -239,6 +239,35 @@ def test_a_reopened_review_task_can_be_started_and_finished_again(session, saved
     assert target.status == AnnotationStatus.accepted
     tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
     assert session.get(Task, task.id).status == TaskStatus.done
+
+
+def test_cancelling_a_review_task_releases_undecided_annotations(session, saved) -> None:
+    admin, ann, reviewer, _, target = saved
+    first, second = _two_saved(session, admin, ann)
+    task = review_task(session, admin, reviewer, [first.id, second.id])
+    decided, undecided = session.exec(select(Review).where(Review.task_id == task.id)
+                                      .order_by(Review.annotation_id)).all()
+    reviews.decide_review(session, actor=reviewer, review_id=decided.id, result="accepted")
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    session.refresh(first)
+    session.refresh(second)
+    assert (first.status, second.status) == (AnnotationStatus.accepted,
+                                             AnnotationStatus.submitted)
+    waiting = [a.id for a in annotations.awaiting_review(session, actor=admin)]
+    assert waiting == [target.id, second.id]
+    (event,) = session.exec(select(AuditEvent).where(AuditEvent.action == "annotation.status",
+                                                     AuditEvent.entity_id == second.id)).all()
+    assert (event.actor_id, event.details["status"], event.details["task_id"]) == (
+        admin.id, {"before": "in_review", "after": "submitted"}, task.id)
+    # reopened and restarted, the undecided review goes on; the decided one stays decided
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
+    session.refresh(second)
+    assert second.status == AnnotationStatus.in_review
+    assert reviews.undecided_reviews(session, task=session.get(Task, task.id)) == [undecided]
+    reviews.decide_review(session, actor=reviewer, review_id=undecided.id, result="rejected",
+                          comment="redo")
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
 
 
 def test_a_cancelled_review_task_whose_work_moved_on_is_not_reopened(session, saved,
