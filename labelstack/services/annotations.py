@@ -65,28 +65,40 @@ def create_annotations_for_task(session: Session, *, task: Task, actor: User) ->
 
     Items are label assignments, or images (then every label assigned to the
     image). Calling it again (task restarted, labels added inside the task)
-    only adds what is missing. The caller commits.
+    only adds what is missing. A task re-assigned after a cancel still holds
+    the former assignee's drafts, which the new one may not save: those stay
+    as they are (history) and the new assignee gets the next version instead.
+    Work the former assignee saved stays the task's work. The caller commits.
     """
     if task.type != TaskType.annotation:
         raise Conflict(f"task {task.id} is a {task.type} task, not an annotation task")
     if task.assignee_id is None:
         raise Conflict(f"task {task.id} has no assignee to author its annotations")
-    existing = {a.label_assignment_id for a in session.exec(
-        select(Annotation).where(Annotation.task_id == task.id)).all()}
+    current = {a.label_assignment_id: a for a in session.exec(
+        select(Annotation).where(Annotation.task_id == task.id)
+        .order_by(col(Annotation.version))).all()}
     created = []
     for assignment_id in _task_assignment_ids(session, task):
-        if assignment_id not in existing:
-            created.append(new_version(session, actor=actor, label_assignment_id=assignment_id,
-                                       author_id=task.assignee_id, task_id=task.id))
-            existing.add(assignment_id)
+        here = current.get(assignment_id)
+        if here is None or (here.status == AnnotationStatus.draft
+                            and here.author_id != task.assignee_id):
+            current[assignment_id] = new_version(
+                session, actor=actor, label_assignment_id=assignment_id,
+                author_id=task.assignee_id, task_id=task.id)
+            created.append(current[assignment_id])
     return created
 
 
 def unsaved_annotations(session: Session, *, task: Task) -> list[Annotation]:
-    """The task's annotations without any revision: finishing the task needs none left."""
+    """The task's current annotations without any revision: finishing the task needs none
+    left. A draft superseded by a newer version in the same task (see above) is history."""
     saved = select(AnnotationRevision.annotation_id)
+    newer = sa.alias(Annotation.__table__, "newer")
+    superseded = sa.exists().where(newer.c.task_id == Annotation.task_id,
+                                   newer.c.label_assignment_id == Annotation.label_assignment_id,
+                                   newer.c.version > Annotation.version)
     query = select(Annotation).where(Annotation.task_id == task.id,
-                                     col(Annotation.id).not_in(saved))
+                                     col(Annotation.id).not_in(saved), ~superseded)
     return list(session.exec(query.order_by(Annotation.id)).all())
 
 
@@ -146,6 +158,12 @@ def describe(session: Session, *, actor: User,
              annotation_ids: Iterable[int]) -> list[AnnotationSummary]:
     """Summaries of the given annotations that `actor` may read, by id."""
     return _summaries(session, col(Annotation.id).in_(list(annotation_ids)), readable_by(actor))
+
+
+def summaries(session: Session, annotation_ids: Iterable[int]) -> list[AnnotationSummary]:
+    """Summaries without the read rule: only for telling a task's assignee about the task's
+    own content (e.g. what is left to save), which they see as its items anyway."""
+    return _summaries(session, col(Annotation.id).in_(list(annotation_ids)))
 
 
 def awaiting_review(session: Session, *, actor: User) -> list[AnnotationSummary]:

@@ -198,11 +198,10 @@ def _start(session: Session, task: Task, actor: User) -> None:
 
 def _finish(session: Session, task: Task, actor: User) -> None:
     if task.type == TaskType.annotation:
-        from labelstack.services.annotations import describe, unsaved_annotations
+        from labelstack.services.annotations import summaries, unsaved_annotations
         unsaved = [a.id for a in unsaved_annotations(session, task=task) if a.id is not None]
         if unsaved:
-            names = "; ".join(s.title for s in describe(session, actor=actor,
-                                                        annotation_ids=unsaved))
+            names = "; ".join(s.title for s in summaries(session, unsaved))
             raise Conflict("every annotation must be saved at least once before finishing; "
                            f"not saved yet: {names}", annotation_ids=unsaved)
     elif task.type == TaskType.review:

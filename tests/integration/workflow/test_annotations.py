@@ -12,9 +12,10 @@ from sqlmodel import Session, select
 
 from labelstack.db.enums import AnnotationStatus, TaskStatus
 from labelstack.db.models import Annotation, AnnotationRevision, Series, Study, Task, TaskItem
-from labelstack.services import annotations, revisions, tasks
+from labelstack.services import annotations, revisions, task_edits, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.revisions import MAX_SECONDS_PER_SAVE
+from labelstack.services.task_edits import TaskUpdate
 from tests.integration.workflow.annotation_helpers import (
     SHAPE,
     annotation_task,
@@ -243,3 +244,44 @@ def test_comments_pinned_and_guarded(client: TestClient, session, team, token_fo
     assert client.get(url, headers=token_for(other)).status_code == 403
     texts = [c["text"] for c in client.get(url, headers=token_for(ann)).json()]
     assert texts == ["edge leaks here", "fine"]
+
+
+def test_a_cancelled_task_given_to_someone_else_can_be_finished_by_them(session, team) -> None:
+    """The old assignee's drafts stay in history; the new one gets versions of their own."""
+    admin, first, second = team
+    series = make_series(session)
+    pair = [make_assignment(session, series), make_assignment(session, series)]
+    task = annotation_task(session, admin, first, pair)
+    kept, dropped = session.exec(select(Annotation).where(Annotation.task_id == task.id)
+                                 .order_by(Annotation.label_assignment_id)).all()
+    revisions.save_mask(session, actor=first, annotation_id=kept.id, mask=blob())
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    task_edits.update_task(session, actor=admin, task_id=task.id,
+                           data=TaskUpdate(assignee_id=second.id))
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    tasks.set_status(session, actor=second, task_id=task.id, status=TaskStatus.in_progress)
+    mine = annotations.list_annotations(session, actor=second, task_id=task.id)
+    assert [(a.label_assignment_id, a.version, a.author_id, a.status) for a in mine] == [
+        (dropped.label_assignment_id, 2, second.id, "draft")]
+    with pytest.raises(Conflict) as refused:
+        tasks.set_status(session, actor=second, task_id=task.id, status=TaskStatus.done)
+    assert refused.value.extra["annotation_ids"] == [mine[0].id]
+    (summary,) = annotations.describe(session, actor=admin, annotation_ids=[mine[0].id])
+    assert refused.value.detail.endswith(f"not saved yet: {summary.title}")
+    with pytest.raises(Forbidden):
+        revisions.save_mask(session, actor=second, annotation_id=dropped.id, mask=blob())
+    revisions.save_mask(session, actor=second, annotation_id=mine[0].id, mask=blob())
+    tasks.set_status(session, actor=second, task_id=task.id, status=TaskStatus.done)
+    session.refresh(dropped)
+    assert (dropped.status, dropped.author_id, dropped.version) == ("draft", first.id, 1)
+
+
+def test_the_unsaved_list_names_work_the_finisher_cannot_read(session, team) -> None:
+    admin, ann, _ = team
+    task = annotation_task(session, admin, ann, [make_assignment(session, name="Liver")])
+    draft = _only(session, task)
+    draft.author_id = admin.id  # someone else's draft in the task, as before reassignment fixes
+    session.add(draft)
+    session.commit()
+    with pytest.raises(Conflict, match="not saved yet: Liver on CT"):
+        tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
