@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -52,14 +52,21 @@ def user_stats(session: Session, *, actor: User, user_id: int, since: datetime |
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
-    return _compute(session, [user], since, until)[0]
+    return _compute(session, [user], _utc(since), _utc(until))[0]
 
 
 def all_user_stats(session: Session, *, actor: User, since: datetime | None = None,
                    until: datetime | None = None) -> list[UserStats]:
     require_role(actor, Role.admin)
     users = list(session.exec(select(User).order_by(User.email)).all())
-    return _compute(session, users, since, until)
+    return _compute(session, users, _utc(since), _utc(until))
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Bounds without a time zone (`?until=2030-01-01`) are UTC, like the stored times."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def _compute(session: Session, users: list[User], since: datetime | None,

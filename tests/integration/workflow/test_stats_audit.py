@@ -120,3 +120,20 @@ def test_statistics_match_the_work(client: TestClient, worked, token_for) -> Non
                       headers=token_for(ann)).status_code == 403
     assert client.get(f"/api/v1/stats/users/{ann.id}", headers=token_for(ann)).json() == me
     assert client.get("/api/v1/stats/me").status_code == 401
+
+
+@pytest.mark.parametrize("bounds", [{"until": "2030-01-01"}, {"since": "2000-01-01T00:00:00"},
+                                    {"since": "2000-01-01", "until": "2030-01-01T12:00:00"}])
+def test_statistics_take_naive_bounds_as_utc(client: TestClient, worked, token_for,
+                                             bounds: dict[str, str]) -> None:
+    admin, ann = worked[0], worked[1]
+    everyone = client.get("/api/v1/stats/users", params=bounds, headers=token_for(admin))
+    assert everyone.status_code == 200, everyone.text
+    assert {s["user_id"]: s for s in everyone.json()}[ann.id]["total"]["annotations_saved"] == 3
+    me = client.get("/api/v1/stats/me", params=bounds, headers=token_for(ann))
+    assert me.status_code == 200, me.text
+    assert me.json()["total"]["annotations_saved"] == 3
+    naive_future = (utcnow() + timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    later = client.get("/api/v1/stats/me", params={"since": naive_future},
+                       headers=token_for(ann)).json()
+    assert later["total"]["annotations_saved"] == 0
