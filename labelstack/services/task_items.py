@@ -27,6 +27,7 @@ from labelstack.db.models import (
     TaskItem,
     User,
 )
+from labelstack.services import audit
 from labelstack.services.errors import Conflict, InvalidInput, NotFound
 from labelstack.services.task_rules import ACTIVE
 
@@ -86,6 +87,24 @@ def resolve_items(session: Session, *, task_type: TaskType, content: TaskContent
     if not ids:
         raise InvalidInput("a task needs at least one item")
     return ids, created
+
+
+def record_assignments(session: Session, *, actor: User, task: Task, ids: Sequence[int],
+                       created: Sequence[LabelAssignment]) -> None:
+    """One `label.assign` event per label that got new images for an annotation task over
+    images, shaped like the events of `labels.assign_label` (no commit)."""
+    if not created:
+        return
+    new = {a.id for a in created}
+    pairs = {a.id: a for a in session.exec(select(LabelAssignment)
+                                           .where(col(LabelAssignment.id).in_(ids))).all()}
+    for label_id in dict.fromkeys(a.label_id for a in created):
+        mine = [pairs[i] for i in ids if i in pairs and pairs[i].label_id == label_id]
+        audit.record(session, actor=actor, action="label.assign", entity_type="label",
+                     entity_id=label_id,
+                     details={"created": [a.series_id for a in mine if a.id in new],
+                              "existing": [a.series_id for a in mine if a.id not in new],
+                              "task_id": task.id})
 
 
 def add_items(session: Session, task: Task, ids: Sequence[int]) -> None:

@@ -51,6 +51,7 @@ def create_task(session: Session, *, actor: User, data: TaskCreate) -> Task:
     session.flush()
     for assignment in created:
         assignment.task_id = task.id
+    task_items.record_assignments(session, actor=actor, task=task, ids=ids, created=created)
     task_items.add_items(session, task, ids)
     audit.record(session, actor=actor, action="task.create", entity_type="task",
                  entity_id=task.id, details={"type": task.type, "status": task.status,

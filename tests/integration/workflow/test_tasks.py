@@ -259,6 +259,12 @@ def test_annotation_task_over_images_creates_the_assignments(client, session, te
     pairs = session.exec(select(LabelAssignment)).all()
     assert len(items) == 4 and items[0]["label_assignment_id"] == existing.id
     assert {a.task_id for a in pairs if a.id != existing.id} == {task["id"]}
+    trail = client.get(f"{API}/audit-events", params={"action": "label.assign"},
+                       headers=team["admin_h"]).json()["items"]
+    assert {(e["actor_id"], e["entity_type"]) for e in trail} == {(team["admin"].id, "label")}
+    assert {e["entity_id"]: e["details"] for e in trail} == {
+        lung.id: {"created": [s2], "existing": [s1], "task_id": task["id"]},
+        heart.id: {"created": [s1, s2], "existing": [], "task_id": task["id"]}}
 
 
 def test_annotation_task_start_and_finish(client, session, team) -> None:
