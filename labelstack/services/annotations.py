@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 from sqlmodel import Session, col, or_, select
 
 from labelstack.annotation.codec import decode_mask, shape_from_text
@@ -182,8 +184,16 @@ def list_revisions(session: Session, *, actor: User, annotation_id: int) -> list
 
 
 def revisions_of(session: Session, annotation_id: int) -> list[AnnotationRevision]:
-    query = select(AnnotationRevision).where(AnnotationRevision.annotation_id == annotation_id)
+    """Revision metadata, oldest first; the mask bytes stay in the database (`without_mask`)."""
+    query = (select(AnnotationRevision).options(without_mask())
+             .where(AnnotationRevision.annotation_id == annotation_id))
     return list(session.exec(query.order_by(AnnotationRevision.sequence)).all())
+
+
+def without_mask() -> _AbstractLoad:
+    """Loader option: leave `AnnotationRevision.mask` unloaded, for reads of metadata only
+    (a mask is up to megabytes; reading it on a detached row raises instead)."""
+    return defer(AnnotationRevision.mask, raiseload=True)
 
 
 def latest_revision(session: Session, annotation_id: int) -> AnnotationRevision | None:

@@ -28,7 +28,7 @@ def history(session: Session, *, actor: User, label_assignment_id: int) -> list[
     versions = annotations.list_annotations(session, actor=actor,
                                             label_assignment_id=label_assignment_id)
     ids = [a.id for a in versions]
-    revisions = session.exec(select(AnnotationRevision)
+    revisions = session.exec(select(AnnotationRevision).options(annotations.without_mask())
                              .where(col(AnnotationRevision.annotation_id).in_(ids))
                              .order_by(AnnotationRevision.sequence)).all()
     reviews = session.exec(select(Review).where(col(Review.annotation_id).in_(ids))

@@ -7,12 +7,13 @@ import math
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from labelstack.db.enums import AnnotationStatus, TaskStatus
 from labelstack.db.models import Annotation, AnnotationRevision, Series, Study, Task, TaskItem
-from labelstack.services import annotations, revisions, task_edits, tasks
+from labelstack.services import annotations, history, revisions, task_edits, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.revisions import MAX_SECONDS_PER_SAVE
 from labelstack.services.task_edits import TaskUpdate
@@ -285,3 +286,19 @@ def test_the_unsaved_list_names_work_the_finisher_cannot_read(session, team) -> 
     session.commit()
     with pytest.raises(Conflict, match="not saved yet: Liver on CT"):
         tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+
+
+def test_revision_and_history_reads_leave_the_masks_in_the_database(session, team) -> None:
+    admin, ann, _ = team
+    task = annotation_task(session, admin, ann, [make_assignment(session)])
+    draft = _only(session, task)
+    revisions.save_mask(session, actor=ann, annotation_id=draft.id, mask=blob())
+    revisions.save_mask(session, actor=ann, annotation_id=draft.id, mask=blob(size=3))
+    session.expunge_all()
+    listed = annotations.list_revisions(session, actor=ann, annotation_id=draft.id)
+    (version,) = history.history(session, actor=ann,
+                                 label_assignment_id=draft.label_assignment_id)
+    for found in (listed, version.revisions):
+        assert [r.sequence for r in found] == [1, 2]
+        assert all("mask" in sa.inspect(r).unloaded for r in found)
+        assert all(r.content_hash and r.shape for r in found)
