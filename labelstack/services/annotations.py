@@ -4,7 +4,8 @@ Status of an annotation (`AnnotationStatus`), kept simple on purpose:
 draft (created when its task starts, nothing saved) → submitted (saved at
 least once; awaits review) → in_review (a review task started on it) →
 accepted (final) | rejected (needs a new version) | corrected (superseded by
-the reviewer's corrected copy, the next version, itself submitted).
+the reviewer's corrected copy, the next version: a draft the reviewer edits
+inside the review task, submitted when that task finishes or is cancelled).
 
 Read access is one rule, used by every read here and in the other workflow
 services: admins read all; others read their own work, what sits in their
@@ -169,8 +170,8 @@ def summaries(session: Session, annotation_ids: Iterable[int]) -> list[Annotatio
 
 
 def awaiting_review(session: Session, *, actor: User) -> list[AnnotationSummary]:
-    """Saved annotations (corrected copies included) that no active review task holds yet:
-    what a new review task can be made of."""
+    """Submitted annotations (corrected copies once their review task is over) that no
+    active review task holds yet: what a new review task can be made of."""
     in_review_tasks = (select(TaskItem.annotation_id).join(Task, Task.id == TaskItem.task_id)
                        .where(Task.type == TaskType.review, col(Task.status).in_(ACTIVE),
                               col(TaskItem.annotation_id).is_not(None)))

@@ -3,8 +3,9 @@
 `accepted` makes the annotation final; `rejected` (comment required) asks for
 a new version, which an admin puts into a new annotation task with `rework`;
 `corrected` makes the reviewer's own copy the next version of the label
-assignment — it starts as a copy of the reviewed mask, the reviewer saves
-changes into it inside the review task, and it awaits review like any other.
+assignment — it starts as a draft copy of the reviewed mask, the reviewer saves
+changes into it inside the review task, and when that task finishes (or is
+cancelled) it is submitted and awaits review like any other.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from labelstack.db.types import utcnow
 from labelstack.services import annotations, audit, task_items, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput, get_or_not_found
 from labelstack.services.security import require_role
+from labelstack.services.task_rules import ACTIVE
 from labelstack.services.tasks import TaskCreate
 
 # Annotations a review may start on; in_review again when a review task is restarted.
@@ -75,6 +77,7 @@ def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> lis
                                                    "sequence": review.sequence,
                                                    "reviewer_id": task.assignee_id})
         created.append(review)
+    _reopen_corrections(session, task=task, actor=actor)
     return created
 
 
@@ -88,6 +91,34 @@ def release_undecided(session: Session, *, task: Task, actor: User) -> None:
     for annotation in pending:
         set_annotation_status(session, actor=actor, annotation=annotation,
                               status=AnnotationStatus.submitted, task=task)
+
+
+def submit_corrections(session: Session, *, task: Task, actor: User) -> None:
+    """The reviewer's corrected copies leave draft when their review task finishes (or is
+    cancelled): from then on they await review, and no review task can lock one while
+    the reviewer still edits it. The caller commits."""
+    for copy in _corrections(session, task, AnnotationStatus.draft):
+        set_annotation_status(session, actor=actor, annotation=copy,
+                              status=AnnotationStatus.submitted, task=task)
+
+
+def _reopen_corrections(session: Session, *, task: Task, actor: User) -> None:
+    """A restarted review task takes its corrected copies back to draft for more editing,
+    unless another review task holds one already."""
+    held = (select(TaskItem.annotation_id).join(Task, col(Task.id) == TaskItem.task_id)
+            .where(Task.type == TaskType.review, col(Task.status).in_(ACTIVE),
+                   Task.id != task.id, col(TaskItem.annotation_id).is_not(None)))
+    for copy in _corrections(session, task, AnnotationStatus.submitted,
+                             col(Annotation.id).not_in(held)):
+        set_annotation_status(session, actor=actor, annotation=copy,
+                              status=AnnotationStatus.draft, task=task)
+
+
+def _corrections(session: Session, task: Task, status: AnnotationStatus,
+                 *where: sa.ColumnElement[bool]) -> list[Annotation]:
+    return list(session.exec(select(Annotation).where(
+        Annotation.task_id == task.id, Annotation.status == status, *where)
+        .order_by(Annotation.id)).all())
 
 
 def check_reopen(session: Session, *, task: Task) -> None:
@@ -197,8 +228,7 @@ def _correct(session: Session, *, actor: User, annotation: Annotation, task: Tas
     assert actor.id is not None and task.id is not None
     copy = annotations.new_version(session, actor=actor,
                                    label_assignment_id=annotation.label_assignment_id,
-                                   author_id=actor.id, task_id=task.id,
-                                   status=AnnotationStatus.submitted)
+                                   author_id=actor.id, task_id=task.id)
     if source is not None:
         session.add(AnnotationRevision(annotation_id=copy.id, sequence=1, author_id=actor.id,
                                        content_hash=source.content_hash, shape=source.shape,

@@ -25,7 +25,7 @@ from labelstack.annotation.codec import (
     mask_from_npy,
     shape_to_text,
 )
-from labelstack.db.enums import AnnotationStatus
+from labelstack.db.enums import AnnotationStatus, TaskType
 from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem, User
 from labelstack.db.types import utcnow
 from labelstack.services import annotations, audit, tasks
@@ -90,15 +90,18 @@ def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.nda
     if latest is not None and latest.content_hash == digest:
         return SaveResult(saved=False, reason="unchanged", annotation=annotation, revision=latest)
     before = annotation.status
+    # A first save submits an annotator's draft; a reviewer's correction stays a draft
+    # until its review task finishes (see `reviews`).
+    after = before if task.type == TaskType.review else AnnotationStatus.submitted
     try:
         revision = _append(session, annotation, expected=expected, author=actor, mask=mask,
-                           digest=digest, seconds=seconds)
+                           digest=digest, seconds=seconds, status=after)
         _account(session, task=task, annotation=annotation, seconds=seconds)
         audit.record(session, actor=actor, action="annotation.save", entity_type="annotation",
                      entity_id=annotation.id, details={
                          "sequence": revision.sequence, "time_spent": seconds,
                          "content_hash": digest, "task_id": task.id,
-                         "status": {"before": before, "after": AnnotationStatus.submitted}})
+                         "status": {"before": before, "after": after}})
         session.commit()
     except (IntegrityError, OperationalError) as exc:
         session.rollback()
@@ -125,11 +128,12 @@ def _require_saver(session: Session, *, actor: User, annotation: Annotation) -> 
 
 
 def _append(session: Session, annotation: Annotation, *, expected: int, author: User,
-            mask: np.ndarray, digest: str, seconds: float) -> AnnotationRevision:
+            mask: np.ndarray, digest: str, seconds: float,
+            status: str) -> AnnotationRevision:
     bumped = session.execute(
         sa.update(Annotation).where(col(Annotation.id) == annotation.id,
                                     col(Annotation.row_version) == expected)
-        .values(row_version=expected + 1, status=AnnotationStatus.submitted.value,
+        .values(row_version=expected + 1, status=str(status),
                 updated_at=utcnow())
         .execution_options(synchronize_session=False))
     if bumped.rowcount != 1:

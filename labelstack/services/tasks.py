@@ -90,8 +90,9 @@ def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatu
                 check_reopen(session, task=task)
             task.completed_at = None
         elif status == S.cancelled and task.type == TaskType.review:
-            from labelstack.services.reviews import release_undecided
+            from labelstack.services.reviews import release_undecided, submit_corrections
             release_undecided(session, task=task, actor=actor)
+            submit_corrections(session, task=task, actor=actor)
         elif status == S.unassigned:
             details["assignee_id"] = {"before": task.assignee_id, "after": None}
             task.assignee_id = None
@@ -211,6 +212,8 @@ def _finish(session: Session, task: Task, actor: User) -> None:
         if undecided:
             raise Conflict("every review needs a result before finishing",
                            review_ids=[r.id for r in undecided])
+        from labelstack.services.reviews import submit_corrections
+        submit_corrections(session, task=task, actor=actor)
     task_items.mark_all_done(session, task)
     task.completed_at = utcnow()
 

@@ -132,14 +132,17 @@ def test_correction_is_the_reviewers_next_version(session, saved) -> None:
                                      result="corrected", comment="trimmed")
     copy = decision.correction
     assert decision.annotation.status == AnnotationStatus.corrected
+    # a draft while the reviewer edits it (was submitted at once: a review task could lock it)
     assert (copy.version, copy.author_id, copy.task_id, copy.status) == (
-        2, reviewer.id, task.id, AnnotationStatus.submitted)
+        2, reviewer.id, task.id, AnnotationStatus.draft)
     seeded = annotations.revision_mask(session, actor=reviewer, annotation_id=copy.id, sequence=1)
     assert np.array_equal(seeded, blob())
     saved_fix = revisions.save_mask(session, actor=reviewer, annotation_id=copy.id,
                                     mask=blob(size=1), time_spent=8)
-    assert saved_fix.revision.sequence == 2
+    assert (saved_fix.revision.sequence, saved_fix.annotation.status) == (2, "draft")
     tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    session.refresh(copy)
+    assert copy.status == AnnotationStatus.submitted
     # the correction awaits review like any other version, by someone else
     with pytest.raises(Conflict, match="own"):
         review_task(session, admin, reviewer, [copy.id])
@@ -200,6 +203,8 @@ def test_awaiting_review_is_saved_work_outside_active_review_tasks(session, save
     review = _review(session, review_task(session, admin, reviewer, [target.id]))
     correction = reviews.decide_review(session, actor=reviewer, review_id=review.id,
                                        result="corrected").correction
+    assert annotations.awaiting_review(session, actor=admin) == []  # still the reviewer's draft
+    tasks.set_status(session, actor=reviewer, task_id=review.task_id, status=TaskStatus.done)
     (copy,) = annotations.awaiting_review(session, actor=admin)
     assert (copy.id, copy.version, copy.author) == (correction.id, 2, reviewer.display_name)
 
@@ -283,3 +288,30 @@ def test_a_cancelled_review_task_whose_work_moved_on_is_not_reopened(session, sa
         tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
     assert refused.value.extra["annotation_ids"] == [target.id]
     assert session.get(Task, task.id).status == TaskStatus.cancelled
+
+
+def test_a_correction_cannot_be_locked_while_the_reviewer_edits_it(session, saved) -> None:
+    admin, _, reviewer, other, target = saved
+    task = review_task(session, admin, reviewer, [target.id])
+    copy = reviews.decide_review(session, actor=reviewer, review_id=_review(session, task).id,
+                                 result="corrected").correction
+    early = review_task(session, admin, other, [copy.id], start=False)
+    with pytest.raises(Conflict, match="awaiting review"):
+        tasks.set_status(session, actor=other, task_id=early.id, status=TaskStatus.in_progress)
+    revisions.save_mask(session, actor=reviewer, annotation_id=copy.id, mask=blob(size=3))
+    tasks.set_status(session, actor=admin, task_id=early.id, status=TaskStatus.cancelled)
+    # cancelling the reviewer's task submits the copy too: a decided correction is not lost
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    session.refresh(copy)
+    assert copy.status == AnnotationStatus.submitted
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "annotation.status",
+                                                   AuditEvent.entity_id == copy.id)).all()
+    assert [e.details["status"] for e in events] == [{"before": "draft", "after": "submitted"}]
+    # restarted, the reviewer may edit it again: a draft until the task is over
+    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
+    session.refresh(copy)
+    assert copy.status == AnnotationStatus.draft
+    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    check = review_task(session, admin, other, [copy.id])
+    assert _review(session, check).annotation_id == copy.id
