@@ -2,7 +2,9 @@
 
 - annotations saved and active time: the `annotation.save` audit events (one
   per revision, carrying the seconds claimed);
-- tasks done by type: tasks currently `done`, by assignee and completion day;
+- tasks done by type: the `task.status` → done events, by their actor (the assignee
+  who finished) and day, so reopening a task does not erase the work (a task finished
+  again counts again);
 - review results received (by the annotation's author) and reviews given
   (by the reviewer): decided reviews.
 Days are UTC dates. Aggregation happens in Python so SQLite and PostgreSQL
@@ -89,12 +91,16 @@ def _compute(session: Session, users: list[User], since: datetime | None,
             for tally in tallies(event.actor_id, event.created_at):
                 tally.annotations_saved += 1
                 tally.active_time += float(event.details.get("time_spent", 0.0))
-    done = session.exec(select(Task).where(Task.status == TaskStatus.done,
-                                           col(Task.assignee_id).in_(ids))).all()
-    for task in done:
-        if within(task.completed_at):
-            for tally in tallies(task.assignee_id, task.completed_at):
-                tally.tasks_done[task.type] += 1
+    finishes = [e for e in session.exec(select(AuditEvent).where(
+        AuditEvent.action == "task.status", AuditEvent.entity_type == "task",
+        col(AuditEvent.actor_id).in_(ids))).all()
+        if e.details.get("after") == TaskStatus.done and within(e.created_at)]
+    kinds = dict(session.exec(select(Task.id, Task.type).where(
+        col(Task.id).in_({e.entity_id for e in finishes}))).all()) if finishes else {}
+    for event in finishes:
+        if event.entity_id in kinds:
+            for tally in tallies(event.actor_id, event.created_at):
+                tally.tasks_done[kinds[event.entity_id]] += 1
     decided = session.exec(select(Review, Annotation.author_id)
                            .join(Annotation, col(Annotation.id) == Review.annotation_id)
                            .where(col(Review.result).is_not(None))).all()

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, Review
 from labelstack.db.types import utcnow
-from labelstack.services import audit_log, reviews, revisions, tasks
+from labelstack.services import audit_log, reviews, revisions, stats, tasks
 from labelstack.services.errors import InvalidInput
 from tests.integration.workflow.annotation_helpers import (
     annotation_task,
@@ -137,3 +137,16 @@ def test_statistics_take_naive_bounds_as_utc(client: TestClient, worked, token_f
     later = client.get("/api/v1/stats/me", params={"since": naive_future},
                        headers=token_for(ann)).json()
     assert later["total"]["annotations_saved"] == 0
+
+
+def test_reopening_a_task_keeps_the_work_done_in_the_statistics(session: Session, worked) -> None:
+    admin, ann, reviewer, first, _ = worked
+    check = session.exec(select(Review).where(Review.annotation_id == first.id)).one().task_id
+    tasks.set_status(session, actor=admin, task_id=check, status=TaskStatus.open)
+    assert dict(stats.user_stats(session, actor=admin, user_id=reviewer.id).total.tasks_done) \
+        == {"review": 1}
+    tasks.set_status(session, actor=reviewer, task_id=check, status=TaskStatus.in_progress)
+    tasks.set_status(session, actor=reviewer, task_id=check, status=TaskStatus.done)
+    again = stats.user_stats(session, actor=admin, user_id=reviewer.id)
+    assert dict(again.total.tasks_done) == {"review": 2}  # each finish is work done
+    assert dict(stats.my_stats(session, actor=ann).total.tasks_done) == {"annotation": 1}
