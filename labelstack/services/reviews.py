@@ -146,6 +146,12 @@ def set_annotation_status(session: Session, *, actor: User, annotation: Annotati
                                                    "task_id": task.id})
 
 
+def check_reviewable(session: Session, *, annotation_ids: list[int]) -> None:
+    """A new review task holds only work awaiting review (a draft would block its start)."""
+    _check_reviewable(list(session.exec(select(Annotation).where(
+        col(Annotation.id).in_(annotation_ids)).order_by(Annotation.id)).all()))
+
+
 def _reviews_here(session: Session, task: Task) -> dict[int, Review]:
     return {r.annotation_id: r for r in session.exec(
         select(Review).where(Review.task_id == task.id)).all()}

@@ -44,6 +44,8 @@ def create_task(session: Session, *, actor: User, data: TaskCreate) -> Task:
     task_items.check_exclusive(session, task_type=data.type, ids=ids)
     if data.type == TaskType.review:
         task_items.check_not_author(session, annotation_ids=ids, reviewer_id=data.assignee_id)
+        from labelstack.services.reviews import check_reviewable
+        check_reviewable(session, annotation_ids=ids)
     task = Task(type=data.type, name=data.name, description=data.description,
                 priority=data.priority, due_date=data.due_date, assignee_id=data.assignee_id,
                 status=S.open if data.assignee_id else S.unassigned, creator_id=actor.id)
