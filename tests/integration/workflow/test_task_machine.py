@@ -1,24 +1,29 @@
 """Random sequences of task actions by random users against the real services (SQLite).
 
-Hypothesis drives create / status / assign / take / bulk edit in any order;
-after every step the database must still satisfy every task rule, a refused
-action must have changed nothing, and each accepted one left one audit event.
+Hypothesis drives create / status (start, finish, cancel, reopen, unassign) /
+assign / take / bulk edit / save a mask / decide a review in any order; after
+every step the database must still satisfy every task rule, a refused action
+must have changed nothing, each accepted one left one audit event, and every
+active task can still be finished: on a copy of the database, its assignee's
+legal actions alone (an admin first assigns an unassigned one) bring it to done.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlmodel import Session, SQLModel, col, func, select
 
-from labelstack.db.enums import TaskStatus, TaskType
-from labelstack.db.models import AuditEvent, Task, TaskItem, User
+from labelstack.db.enums import ReviewResult, TaskStatus, TaskType
+from labelstack.db.models import Annotation, AuditEvent, Review, Task, TaskItem, User
 from labelstack.db.session import make_engine
-from labelstack.services import task_edits, tasks
+from labelstack.services import annotations, reviews, revisions, task_edits, tasks
 from labelstack.services.errors import ServiceError
 from labelstack.services.task_edits import BulkTaskUpdate, TaskChanges, TaskUpdate
 from labelstack.services.task_rules import ACTIVE, FLOW, ROLE_FOR_TYPE
@@ -28,6 +33,7 @@ from tests.integration.workflow import task_helpers as h
 S = TaskStatus
 USERS = ["admin", "ann1", "ann2", "rev"]
 ROLES = {"admin": "admin", "ann1": "annotator", "ann2": "annotator", "rev": "reviewer"}
+SHAPE = (2, 4, 4)  # task_helpers.images
 TASK_ACTIONS = ("task.create", "task.update", "task.status", "task.take")
 
 
@@ -73,6 +79,12 @@ class TaskMachine(RuleBasedStateMachine):
                 assert version > old_version, "every change bumps the row version"
         self.accepted += 1
 
+    def _some_annotation(self, pick: int) -> int:
+        """The seeded work, or any annotation made since (drafts and decided ones too)."""
+        with self._session() as s:
+            ids = s.exec(select(Annotation.id).order_by(Annotation.id)).all()
+        return ids[pick % len(ids)]
+
     def _snapshot(self) -> dict[int, tuple[str, int | None, int]]:
         with self._session() as s:
             return {t.id: (t.status, t.assignee_id, t.row_version)
@@ -84,13 +96,19 @@ class TaskMachine(RuleBasedStateMachine):
         items = {TaskType.label: {"series_ids": [self.images[image]]},
                  TaskType.annotation: {"series_ids": [self.images[image]],
                                        "label_ids": [self.label]},
-                 TaskType.review: {"annotation_ids": [self.work]}}[kind]
+                 TaskType.review: {"annotation_ids": [self._some_annotation(image)]}}[kind]
         data = TaskCreate(type=kind, name="t", **items,
                           assignee_id=self.users[assignee].id if assignee else None)
 
         def action(s: Session) -> None:
             self.task_ids.append(tasks.create_task(s, actor=self.users[actor], data=data).id)
         self._do(action)
+
+    @rule(kind=st.sampled_from(list(TaskType)), image=st.integers(0, 2))
+    def admin_creates(self, kind: TaskType, image: int) -> None:
+        """A task an admin would make, assigned to someone who does that kind of work."""
+        self.create(kind, "rev" if kind == TaskType.review else f"ann{image % 2 + 1}", image,
+                    "admin")
 
     @precondition(lambda self: self.task_ids)
     @rule(data=st.data(), actor=st.sampled_from(USERS), new=st.sampled_from(list(S)))
@@ -123,6 +141,86 @@ class TaskMachine(RuleBasedStateMachine):
         self._do(lambda s: task_edits.bulk_update_tasks(s, actor=self.users["admin"],
                                                         data=change))
 
+    @precondition(lambda self: self.task_ids)
+    @rule(data=st.data(), actor=st.sampled_from(USERS), seed=st.integers(0, 2**16))
+    def save(self, data: st.DataObject, actor: str, seed: int) -> None:
+        with self._session() as s:
+            ids = s.exec(select(Annotation.id).order_by(Annotation.id)).all()
+        annotation_id = data.draw(st.sampled_from(ids))
+        mask = np.random.default_rng(seed).random(SHAPE) > 0.5
+        self._do(lambda s: revisions.save_mask(s, actor=self.users[actor],
+                                               annotation_id=annotation_id, mask=mask))
+
+    @precondition(lambda self: self.task_ids)
+    @rule(data=st.data(), actor=st.sampled_from(USERS),
+          result=st.sampled_from(list(ReviewResult)))
+    def decide(self, data: st.DataObject, actor: str, result: ReviewResult) -> None:
+        with self._session() as s:
+            ids = s.exec(select(Review.id).order_by(Review.id)).all()
+        if not ids:
+            return
+        review_id = data.draw(st.sampled_from(ids))
+        self._do(lambda s: reviews.decide_review(s, actor=self.users[actor], review_id=review_id,
+                                                 result=result, comment="because"))
+
+    @precondition(lambda self: self.task_ids)
+    @rule(data=st.data())
+    def step(self, data: st.DataObject) -> None:
+        """The natural next move, by whoever makes it: the assignee starts and finishes, the
+        admin reopens (random `status` calls rarely get that far)."""
+        task_id = data.draw(st.sampled_from(self.task_ids))
+        with self._session() as s:
+            task = s.get(Task, task_id)
+            move = {S.open: S.in_progress, S.in_progress: S.done, S.done: S.open,
+                    S.cancelled: S.open}.get(S(task.status))
+            assignee = task.assignee_id
+        if move is None:
+            return
+        actor = self.users["admin"] if move == S.open \
+            else next(u for u in self.users.values() if u.id == assignee)
+        self._do(lambda s: tasks.set_status(s, actor=actor, task_id=task_id, status=move))
+
+    @precondition(lambda self: self.task_ids)
+    @rule(data=st.data(), result=st.sampled_from(list(ReviewResult)))
+    def work(self, data: st.DataObject, result: ReviewResult) -> None:
+        """The assignee of an in-progress task saves their drafts and decides their reviews."""
+        task_id = data.draw(st.sampled_from(self.task_ids))
+        with self._session() as s:
+            task = s.get(Task, task_id)
+            if task.status != S.in_progress:
+                return
+            actor = s.get(User, task.assignee_id)
+            drafts = [a.id for a in annotations.unsaved_annotations(s, task=task)
+                      if a.author_id == actor.id]
+            undecided = [r.id for r in reviews.undecided_reviews(s, task=task)]
+        for annotation_id in drafts:
+            self._do(lambda s, i=annotation_id: revisions.save_mask(
+                s, actor=actor, annotation_id=i, mask=np.ones(SHAPE, dtype=bool)))
+        for review_id in undecided:
+            self._do(lambda s, i=review_id: reviews.decide_review(
+                s, actor=actor, review_id=i, result=result, comment="because"))
+
+    @invariant()
+    def every_active_task_can_be_finished(self) -> None:
+        with self._session() as s:
+            active = s.exec(select(Task.id).where(col(Task.status).in_(ACTIVE))).all()
+        if not active:
+            return
+        copy = Path(self._dir.name) / "copy.db"
+        copy.unlink(missing_ok=True)
+        source = self.engine.raw_connection()
+        try:
+            with sqlite3.connect(copy) as target:
+                source.driver_connection.backup(target)
+        finally:
+            source.close()
+        engine = make_engine(f"sqlite:///{copy}")
+        try:
+            for task_id in active:
+                _finish_by_assignee(engine, task_id, admin=self.users["admin"].id)
+        finally:
+            engine.dispose()
+
     @invariant()
     def rules_hold(self) -> None:
         with self._session() as s:
@@ -153,7 +251,39 @@ class TaskMachine(RuleBasedStateMachine):
             assert events == changed + len(self.task_ids)
 
 
+def _finish_by_assignee(engine, task_id: int, *, admin: int) -> None:  # noqa: ANN001
+    """Drive one task to done with legal actions only, each in its own session."""
+    def session() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    with session() as s:
+        task = s.get(Task, task_id)
+        if task.status == S.unassigned:
+            someone = "rev" if task.type == TaskType.review else "ann2"
+            user = s.exec(select(User).where(User.email == f"{someone}@x.org")).one()
+            task_edits.update_task(s, actor=s.get(User, admin), task_id=task_id,
+                                   data=TaskUpdate(assignee_id=user.id))
+        assignee_id = s.get(Task, task_id).assignee_id
+    with session() as s:
+        assignee = s.get(User, assignee_id)
+        if s.get(Task, task_id).status == S.open:
+            tasks.set_status(s, actor=assignee, task_id=task_id, status=S.in_progress)
+    with session() as s:
+        task = s.get(Task, task_id)
+        if task.type == TaskType.annotation:
+            for left in annotations.unsaved_annotations(s, task=task):
+                assert left.author_id == assignee.id, (
+                    f"task {task_id}: annotation {left.id} of someone else blocks finishing")
+                revisions.save_mask(s, actor=assignee, annotation_id=left.id,
+                                    mask=np.ones(SHAPE, dtype=bool))
+        if task.type == TaskType.review:
+            for review in reviews.undecided_reviews(s, task=task):
+                reviews.decide_review(s, actor=assignee, review_id=review.id, result="accepted")
+    with session() as s:
+        tasks.set_status(s, actor=assignee, task_id=task_id, status=S.done)
+
+
 TaskMachine.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=25, deadline=None,
+    max_examples=30, stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_task_machine = TaskMachine.TestCase
