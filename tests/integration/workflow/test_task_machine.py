@@ -50,8 +50,11 @@ class TaskMachine(RuleBasedStateMachine):
             s.commit()
             self.images = h.images(s, 3)
             self.label = h.label(s).id
+            self.labels = [self.label, h.label(s).id, h.label(s).id]
             self.work = h.annotation(s, h.assignment(s, self.label, self.images[0]).id,
                                      self.users["ann1"].id).id
+            for image in self.images[1:]:  # more saved work awaiting review
+                h.annotation(s, h.assignment(s, h.label(s).id, image).id, self.users["ann1"].id)
         self.task_ids: list[int] = []
         self.accepted = 0
 
@@ -93,9 +96,9 @@ class TaskMachine(RuleBasedStateMachine):
     @rule(kind=st.sampled_from(list(TaskType)), assignee=st.sampled_from([None, *USERS]),
           image=st.integers(0, 2), actor=st.sampled_from(USERS))
     def create(self, kind: TaskType, assignee: str | None, image: int, actor: str) -> None:
-        items = {TaskType.label: {"series_ids": [self.images[image]]},
-                 TaskType.annotation: {"series_ids": [self.images[image]],
-                                       "label_ids": [self.label]},
+        items = {TaskType.label: {"series_ids": [self.images[image % len(self.images)]]},
+                 TaskType.annotation: {"series_ids": [self.images[image % len(self.images)]],
+                                       "label_ids": [self.labels[image // 2 % 3]]},
                  TaskType.review: {"annotation_ids": [self._some_annotation(image)]}}[kind]
         data = TaskCreate(type=kind, name="t", **items,
                           assignee_id=self.users[assignee].id if assignee else None)
@@ -104,7 +107,8 @@ class TaskMachine(RuleBasedStateMachine):
             self.task_ids.append(tasks.create_task(s, actor=self.users[actor], data=data).id)
         self._do(action)
 
-    @rule(kind=st.sampled_from(list(TaskType)), image=st.integers(0, 2))
+    @rule(kind=st.sampled_from([TaskType.annotation, TaskType.review, TaskType.label]),
+          image=st.integers(0, 5))
     def admin_creates(self, kind: TaskType, image: int) -> None:
         """A task an admin would make, assigned to someone who does that kind of work."""
         self.create(kind, "rev" if kind == TaskType.review else f"ann{image % 2 + 1}", image,
@@ -181,6 +185,24 @@ class TaskMachine(RuleBasedStateMachine):
         self._do(lambda s: tasks.set_status(s, actor=actor, task_id=task_id, status=move))
 
     @precondition(lambda self: self.task_ids)
+    @rule(data=st.data(), other=st.booleans())
+    def cancel_and_reassign(self, data: st.DataObject, other: bool) -> None:
+        """The admin cancels a task and (maybe) hands it over: to someone else of the same
+        role, reopened."""
+        task_id = data.draw(st.sampled_from(self.task_ids))
+        admin = self.users["admin"]
+        self._do(lambda s: tasks.set_status(s, actor=admin, task_id=task_id,
+                                            status=S.cancelled))
+        with self._session() as s:
+            task = s.get(Task, task_id)
+            if not other or task.type == TaskType.review or task.status != S.cancelled:
+                return
+            now = "ann2" if task.assignee_id == self.users["ann1"].id else "ann1"
+        change = TaskUpdate(assignee_id=self.users[now].id)
+        self._do(lambda s: task_edits.update_task(s, actor=admin, task_id=task_id, data=change))
+        self._do(lambda s: tasks.set_status(s, actor=admin, task_id=task_id, status=S.open))
+
+    @precondition(lambda self: self.task_ids)
     @rule(data=st.data(), result=st.sampled_from(list(ReviewResult)))
     def work(self, data: st.DataObject, result: ReviewResult) -> None:
         """The assignee of an in-progress task saves their drafts and decides their reviews."""
@@ -243,6 +265,17 @@ class TaskMachine(RuleBasedStateMachine):
                 assert not clash, f"an item sits in two active tasks: {clash}"
 
     @invariant()
+    def in_review_only_inside_a_running_review(self) -> None:
+        """An annotation is in review only while an in-progress review task has an undecided
+        review of it (a cancelled task lets go of it)."""
+        with self._session() as s:
+            running = (select(Review.annotation_id).join(Task, col(Task.id) == Review.task_id)
+                       .where(Task.status == S.in_progress, col(Review.result).is_(None)))
+            stuck = s.exec(select(Annotation.id).where(Annotation.status == "in_review",
+                                                       col(Annotation.id).not_in(running))).all()
+            assert not stuck, f"annotations stuck in review: {stuck}"
+
+    @invariant()
     def one_event_per_accepted_change(self) -> None:
         with self._session() as s:
             events = s.exec(select(func.count()).select_from(AuditEvent)
@@ -284,6 +317,6 @@ def _finish_by_assignee(engine, task_id: int, *, admin: int) -> None:  # noqa: A
 
 
 TaskMachine.TestCase.settings = settings(
-    max_examples=30, stateful_step_count=40, deadline=None,
+    max_examples=20, stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_task_machine = TaskMachine.TestCase
