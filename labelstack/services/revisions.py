@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col
 
 from labelstack.annotation.codec import (
@@ -30,6 +29,7 @@ from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem,
 from labelstack.db.types import utcnow
 from labelstack.services import annotations, audit, tasks
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
+from labelstack.services.races import lost_race_is_conflict
 
 # Active time a single save may claim: longer gaps are idle time, not work.
 MAX_SECONDS_PER_SAVE = 4 * 3600.0
@@ -93,7 +93,7 @@ def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.nda
     # A first save submits an annotator's draft; a reviewer's correction stays a draft
     # until its review task finishes (see `reviews`).
     after = before if task.type == TaskType.review else AnnotationStatus.submitted
-    try:
+    with lost_race_is_conflict(session, _concurrent()):
         revision = _append(session, annotation, expected=expected, author=actor, mask=mask,
                            digest=digest, seconds=seconds, status=after)
         _account(session, task=task, annotation=annotation, seconds=seconds)
@@ -103,11 +103,6 @@ def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.nda
                          "content_hash": digest, "task_id": task.id,
                          "status": {"before": before, "after": after}})
         session.commit()
-    except (IntegrityError, OperationalError) as exc:
-        session.rollback()
-        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
-            raise
-        raise _concurrent() from None
     session.refresh(annotation)
     session.refresh(revision)
     return SaveResult(saved=True, reason=None, annotation=annotation, revision=revision)

@@ -12,7 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
@@ -21,6 +20,7 @@ from labelstack.db.types import utcnow
 from labelstack.services import audit, task_items
 from labelstack.services import task_rules as rules
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput, get_or_not_found
+from labelstack.services.races import lost_race_is_conflict
 from labelstack.services.security import has_role, require_role
 from labelstack.services.task_items import TaskContent
 
@@ -79,33 +79,29 @@ def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatu
                            has_assignee=task.assignee_id is not None)
     details: dict[str, Any] = {"before": before, "after": status}
     try:
-        claim(session, task, expected)
-        if status == S.in_progress:
-            _start(session, task, actor)
-        elif status == S.done:
-            _finish(session, task, actor)
-        elif status == S.open:  # a reopen: its items must not have moved to another active task
-            task_items.check_exclusive(session, task_type=TaskType(task.type),
-                                       ids=task_items.item_ids(session, task), task_id=task.id)
-            if task.type == TaskType.review:
-                from labelstack.services.reviews import check_reopen
-                check_reopen(session, task=task)
-            task.completed_at = None
-        elif status == S.cancelled and task.type == TaskType.review:
-            from labelstack.services.reviews import release_undecided, submit_corrections
-            release_undecided(session, task=task, actor=actor)
-            submit_corrections(session, task=task, actor=actor)
-        elif status == S.unassigned:
-            details["assignee_id"] = {"before": task.assignee_id, "after": None}
-            task.assignee_id = None
-        task.status = status
-        _record(session, task, actor=actor, action="task.status", details=details)
-        session.commit()
-    except (IntegrityError, OperationalError) as exc:
-        session.rollback()
-        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
-            raise
-        raise _concurrent() from None
+        with lost_race_is_conflict(session, _concurrent()):
+            claim(session, task, expected)
+            if status == S.in_progress:
+                _start(session, task, actor)
+            elif status == S.done:
+                _finish(session, task, actor)
+            elif status == S.open:  # a reopen: its items must not have moved to another active task
+                task_items.check_exclusive(session, task_type=TaskType(task.type),
+                                           ids=task_items.item_ids(session, task), task_id=task.id)
+                if task.type == TaskType.review:
+                    from labelstack.services.reviews import check_reopen
+                    check_reopen(session, task=task)
+                task.completed_at = None
+            elif status == S.cancelled and task.type == TaskType.review:
+                from labelstack.services.reviews import release_undecided, submit_corrections
+                release_undecided(session, task=task, actor=actor)
+                submit_corrections(session, task=task, actor=actor)
+            elif status == S.unassigned:
+                details["assignee_id"] = {"before": task.assignee_id, "after": None}
+                task.assignee_id = None
+            task.status = status
+            _record(session, task, actor=actor, action="task.status", details=details)
+            session.commit()
     except Exception:
         session.rollback()
         raise
