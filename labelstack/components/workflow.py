@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -153,6 +154,24 @@ def empty_state(table: ui.table, text: str, *, icon: str = "inbox") -> None:
           <q-icon name="{icon}" size="40px" class="q-mb-sm" />
           <div class="text-body1">{text}</div>
         </div>""")
+
+
+@dataclass(kw_only=True, slots=True)
+class TableView:
+    """A server-paged table's state: filters, sort, page and the server's row count."""
+
+    sort_by: str
+    descending: bool = True
+    page: int = 1
+    page_size: int = 20
+    filters: dict = field(default_factory=dict)
+    total: int = 0
+
+    @property
+    def pagination(self) -> dict[str, Any]:
+        """The table's `pagination` prop for this state."""
+        return {"page": self.page, "rowsPerPage": self.page_size, "rowsNumber": self.total,
+                "sortBy": self.sort_by, "descending": self.descending}
 
 
 def keep_row_count(table: ui.table, count: Callable[[], int]) -> None:

@@ -11,7 +11,7 @@ from nicegui import run, ui
 from labelstack.components.dicom_upload import UploadDialog
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.session import current_actor
-from labelstack.components.workflow import empty_state, keep_row_count, loading
+from labelstack.components.workflow import TableView, empty_state, keep_row_count, loading
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
@@ -42,16 +42,11 @@ EMPTY = "No images yet — upload DICOM files or a zip"
 
 
 @dataclass(kw_only=True, slots=True)
-class View:
-    """What the table shows: filters, sort and page; `shown` counts loads, so a slow
-    thumbnail pass for a page the user already left stops."""
+class View(TableView):
+    """The table's state plus thumbnails; `shown` counts loads, so a slow thumbnail pass
+    for a page the user already left stops."""
 
     sort_by: str = "study_date"
-    descending: bool = True
-    page: int = 1
-    page_size: int = 20
-    filters: dict = field(default_factory=dict)
-    total: int = 0
     shown: int = 0
     thumbnails: dict[str, str] = field(default_factory=dict)
 
@@ -86,8 +81,7 @@ async def images_page() -> None:
                 .props("unelevated no-caps data-testid=images-upload-open")
         total = ui.label().classes("text-caption text-grey-7").props("data-testid=images-total")
         table = ui.table(columns=COLUMNS, rows=[], row_key="series_uid",
-                         pagination={"page": 1, "rowsPerPage": view.page_size, "rowsNumber": 0,
-                                     "sortBy": view.sort_by, "descending": view.descending}) \
+                         pagination=view.pagination) \
             .classes("w-full").props("flat bordered loading data-testid=images-table")
         table.props["rows-per-page-options"] = PAGE_SIZES
         empty_state(table, EMPTY, icon="photo_library")
@@ -131,9 +125,7 @@ async def images_page() -> None:
                     else EMPTY, icon="photo_library")
         table.rows = [_row(r, view.thumbnails.get(r.series_uid, BLANK)) for r in page.items]
         view.total = page.total
-        table.pagination = {**table.pagination, "page": view.page, "rowsPerPage": view.page_size,
-                            "rowsNumber": page.total, "sortBy": view.sort_by,
-                            "descending": view.descending}
+        table.pagination = {**table.pagination, **view.pagination}
         total.set_text(f"{page.total} series")
         loading(table, False)
         table.update()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from nicegui import run, ui
 
 from labelstack.components.frame import frame, signed_in_user
@@ -18,6 +16,7 @@ from labelstack.components.workflow import (
     STATUS_ACTIONS,
     STATUS_CELL,
     STATUS_ICONS,
+    TableView,
     date_input,
     empty_state,
     error_text,
@@ -72,24 +71,12 @@ ANY = ""
 EMPTY = "No tasks yet — create one with “New task”"
 
 
-@dataclass(kw_only=True, slots=True)
-class View:
-    """What the table shows: filters, sort and page (mirrors `TaskFilter`)."""
-
-    sort_by: str = "created_at"
-    descending: bool = True
-    page: int = 1
-    page_size: int = 20
-    filters: dict = field(default_factory=dict)
-    total: int = 0
-
-
 @ui.page("/tasks")
 async def tasks_page() -> None:
     actor = signed_in_user(Role.admin)
     if actor is None:
         return
-    view = View()
+    view = TableView(sort_by="created_at")
     names = await run.io_bound(assignee_names, actor)
     with frame("Tasks", user=actor):
         with ui.row().classes("w-full items-center gap-2"):
@@ -119,8 +106,7 @@ async def tasks_page() -> None:
         filter_error = ui.label().classes("text-negative").props("data-testid=tasks-filter-error")
         filter_error.bind_visibility_from(filter_error, "text")
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", selection="multiple",
-                         pagination={"page": 1, "rowsPerPage": view.page_size, "rowsNumber": 0,
-                                     "sortBy": view.sort_by, "descending": view.descending}) \
+                         pagination=view.pagination) \
             .classes("w-full").props("flat bordered loading data-testid=tasks-table")
         table.props["rows-per-page-options"] = [10, 20, 50, 100]
         for name, cell in (("name", NAME_CELL), ("status", STATUS_CELL),
@@ -155,9 +141,7 @@ async def tasks_page() -> None:
                     else EMPTY, icon="assignment")
         table.rows = [_row(actor, t, page.progress.get(t.id), names) for t in page.items]
         view.total = page.total
-        table.pagination = {**table.pagination, "page": view.page, "rowsPerPage": view.page_size,
-                            "rowsNumber": page.total, "sortBy": view.sort_by,
-                            "descending": view.descending}
+        table.pagination = {**table.pagination, **view.pagination}
         table.selected = []
         loading(table, False)
         bulk.disable()
@@ -209,7 +193,7 @@ async def tasks_page() -> None:
     await load()
 
 
-def _first_page(view: View, load):  # noqa: ANN001, ANN202
+def _first_page(view: TableView, load):  # noqa: ANN001, ANN202
     async def handler() -> None:
         view.page = 1
         await load()
