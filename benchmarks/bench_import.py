@@ -24,9 +24,10 @@ from benchmarks import print_table
 from labelstack.app import prepare
 from labelstack.config import Settings
 from labelstack.db.session import session_scope
-from labelstack.services import images
-from labelstack.services.demo_images import write_ct_series
-from labelstack.services.image_sources import sources_from_paths
+from labelstack.services.demo.images import write_ct_series
+from labelstack.services.images import importing as image_import
+from labelstack.services.images import runtime as image_runtime
+from labelstack.services.images.sources import sources_from_paths
 
 REAL_FILES = (
     "CT_small.dcm",
@@ -60,10 +61,10 @@ def baseline(paths: list[Path], target: Path) -> float:
 def ours(paths: list[Path], work: Path) -> tuple[float, dict[str, int]]:
     settings = Settings(data_dir=work)
     prepare(settings)
-    images.configure(settings)
+    image_runtime.configure(settings)
     start = time.perf_counter()
     with session_scope() as session:
-        report = images.import_dicom(session, actor=None, sources=sources_from_paths(paths), store=None)
+        report = image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths), store=None)
     return time.perf_counter() - start, report.summary
 
 
@@ -112,7 +113,7 @@ def main() -> None:
         f"## Import throughput ({date.today()}, `python -m benchmarks.bench_import`)\n\n"
         "Local store on SQLite: each file parsed, checked for decodability, written "
         "atomically and indexed in its own savepoint, committed every "
-        f"{images.COMMIT_EVERY} files. Wall-clock figures on a shared, busy 2-vCPU machine: "
+        f"{image_import.COMMIT_EVERY} files. Wall-clock figures on a shared, busy 2-vCPU machine: "
         "read the ratios.\n\n" + out.getvalue()
     )
     readme = Path(__file__).with_name("README.md")

@@ -26,9 +26,11 @@ from labelstack.app import prepare
 from labelstack.config import Settings
 from labelstack.db.session import session_scope
 from labelstack.imaging.render import render_slice
-from labelstack.services import image_view, images
-from labelstack.services.demo_images import write_ct_series
-from labelstack.services.image_sources import sources_from_paths
+from labelstack.services.demo.images import write_ct_series
+from labelstack.services.images import importing as image_import
+from labelstack.services.images import runtime as image_runtime
+from labelstack.services.images import view as image_view
+from labelstack.services.images.sources import sources_from_paths
 from tests.orthanc import running_orthanc, unavailable
 
 
@@ -43,17 +45,17 @@ def main() -> None:
         paths = write_ct_series(work / "ct", shape=(args.slices, 512, 512), patient_id="BENCH")
         settings = Settings(data_dir=work / "data", dicomweb_url=orthanc.dicomweb_url)
         prepare(settings)
-        images.configure(settings)
+        image_runtime.configure(settings)
         start = time.perf_counter()
         with session_scope() as session:
-            report = images.import_dicom(session, actor=None, sources=sources_from_paths(paths))
+            report = image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths))
         stow_s = time.perf_counter() - start
         uid = report.items[0].series_uid
         with session_scope() as session:
             start = time.perf_counter()
             volume = image_view.open_volume(session, uid)
             cold_ms = (time.perf_counter() - start) * 1000
-            image_view.reset_cache()  # memory gone, disk cache stays: a restart
+            image_runtime.reset_cache()  # memory gone, disk cache stays: a restart
             start = time.perf_counter()
             volume = image_view.open_volume(session, uid)
             disk_ms = (time.perf_counter() - start) * 1000

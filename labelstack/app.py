@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from labelstack.config import Settings, SettingsError
 from labelstack.db import session as db_session
 from labelstack.db.migrate import upgrade
-from labelstack.services import images
+from labelstack.services.images import runtime as image_runtime
 
 
 def prepare(settings: Settings) -> None:
@@ -34,7 +34,7 @@ def prepare(settings: Settings) -> None:
             "Check LABELSTACK_DATABASE_URL."
         ) from None
     upgrade(url)
-    images.configure(settings)
+    image_runtime.configure(settings)
 
 
 def run(settings: Settings, *, host: str, port: int) -> None:

@@ -66,7 +66,7 @@ def demo(
     """Create the data dir, migrate, seed demo users (and sample data), then serve."""
     from labelstack.app import run
     from labelstack.db.session import session_scope
-    from labelstack.services.demo import seed_demo
+    from labelstack.services.demo.seed import seed_demo
 
     settings = _prepared(data_dir)
     with session_scope() as session:
@@ -118,7 +118,7 @@ def users_create(
 ) -> None:
     """Create a user with one or more roles."""
     from labelstack.db.session import session_scope
-    from labelstack.services import users
+    from labelstack.services.accounts import users
     from labelstack.services.errors import ServiceError, validation_message
 
     _prepared(data_dir)
@@ -137,7 +137,7 @@ def users_create(
 def users_list(data_dir: DataDir = None) -> None:
     """List all users with their roles."""
     from labelstack.db.session import session_scope
-    from labelstack.services import users
+    from labelstack.services.accounts import users
 
     _prepared(data_dir)
     with session_scope() as session:
@@ -154,12 +154,12 @@ def import_images(
 ) -> None:
     """Import DICOM into the image store (Orthanc when LABELSTACK_DICOMWEB_URL is set)."""
     from labelstack.db.session import session_scope
-    from labelstack.services import images
-    from labelstack.services.image_sources import sources_from_paths
+    from labelstack.services.images import importing as image_import
+    from labelstack.services.images.sources import sources_from_paths
 
     _prepared(data_dir)
     with session_scope() as session:
-        report = images.import_dicom(session, actor=None, sources=sources_from_paths(paths))
+        report = image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths))
     for item in report.items:
         if item.status == "rejected":
             typer.secho(f"rejected  {item.name}: {item.reason}", fg=typer.colors.YELLOW)

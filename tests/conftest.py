@@ -17,8 +17,9 @@ from labelstack import api
 from labelstack.db import session as db_session
 from labelstack.db.migrate import upgrade
 from labelstack.db.models import User
-from labelstack.services import auth, security, users
-from labelstack.services.users import UserCreate
+from labelstack.services import security
+from labelstack.services.accounts import auth, users
+from labelstack.services.accounts.users import UserCreate
 from tests.services import postgres_database
 
 DB_KINDS = ["sqlite", "postgresql"]

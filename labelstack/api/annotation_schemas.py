@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from labelstack.db.models import Annotation, AnnotationRevision, Comment, Review
-from labelstack.services.history import VersionHistory
+from labelstack.services.annotations.history import VersionHistory
 
 
 class AnnotationPublic(BaseModel):

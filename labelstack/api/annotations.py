@@ -22,8 +22,11 @@ from labelstack.api.annotation_schemas import (
 )
 from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
 from labelstack.api.uploads import bounded_body
-from labelstack.services import annotations, history, reviews, revisions, task_items
+from labelstack.services.annotations import history, revisions
+from labelstack.services.annotations import reads as annotations
 from labelstack.services.errors import InvalidInput, TooLarge
+from labelstack.services.tasks import items as task_items
+from labelstack.services.workflow import rework
 
 router = APIRouter(tags=["annotations"])
 
@@ -66,9 +69,9 @@ def list_annotations(session: SessionDep, actor: CurrentUser, task_id: int | Non
 
 
 @router.post("/annotations/rework", response_model=ReworkResponse, status_code=201)
-def rework(session: SessionDep, actor: AdminUser, data: ReworkRequest) -> ReworkResponse:
+def rework_rejected(session: SessionDep, actor: AdminUser, data: ReworkRequest) -> ReworkResponse:
     """Admin: put rejected annotations into a new annotation task, in one action."""
-    task = reviews.rework_rejected(session, actor=actor, annotation_ids=data.annotation_ids,
+    task = rework.rework_rejected(session, actor=actor, annotation_ids=data.annotation_ids,
                                    assignee_id=data.assignee_id, name=data.name)
     return ReworkResponse(task_id=task.id or 0, name=task.name, status=task.status,
                           assignee_id=task.assignee_id,

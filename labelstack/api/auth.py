@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from labelstack.api.deps import CurrentUser, SessionDep, oauth2
 from labelstack.api.schemas import UserPublic
-from labelstack.services import auth
+from labelstack.services.accounts import auth
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

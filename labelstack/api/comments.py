@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from labelstack.api.annotation_schemas import CommentPublic
 from labelstack.api.deps import CurrentUser, SessionDep
-from labelstack.services import comments
-from labelstack.services.comments import CommentCreate
+from labelstack.services.annotations import comments
+from labelstack.services.annotations.comments import CommentCreate
 
 router = APIRouter(prefix="/annotations/{annotation_id}/comments", tags=["comments"])
 

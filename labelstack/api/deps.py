@@ -11,7 +11,7 @@ from sqlmodel import Session
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import get_session
-from labelstack.services import auth
+from labelstack.services.accounts import auth
 from labelstack.services.errors import NotAuthenticated
 from labelstack.services.security import require_role
 

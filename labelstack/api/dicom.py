@@ -12,9 +12,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from labelstack.api.deps import AdminUser, SessionDep
 from labelstack.api.uploads import bounded_body
-from labelstack.services import images
 from labelstack.services.errors import InvalidInput
-from labelstack.services.image_sources import sources_from_upload
+from labelstack.services.images import catalog as image_catalog
+from labelstack.services.images import importing as image_import
+from labelstack.services.images.sources import sources_from_upload
 
 router = APIRouter(tags=["dicom"])
 
@@ -41,7 +42,7 @@ async def upload(request: Request, session: SessionDep, actor: AdminUser) -> dic
         sources = (source for f in uploads
                    for source in sources_from_upload(f.filename or "upload", f.file))
         report = await run_in_threadpool(
-            lambda: images.import_dicom(session, actor=actor, sources=sources))
+            lambda: image_import.import_dicom(session, actor=actor, sources=sources))
     finally:
         await form.close()
     return {"store": report.store, "summary": report.summary,
@@ -51,7 +52,7 @@ async def upload(request: Request, session: SessionDep, actor: AdminUser) -> dic
 @router.post("/dicomweb/sync")
 def sync(session: SessionDep, actor: AdminUser, full: bool = False) -> dict[str, Any]:
     """Index the DICOMweb server's series: only new or changed ones unless `full`."""
-    return asdict(images.sync_from_dicomweb(session, actor=actor, full=full))
+    return asdict(image_catalog.sync_from_dicomweb(session, actor=actor, full=full))
 
 
 async def _read_form(request: Request) -> FormData:
@@ -59,6 +60,6 @@ async def _read_form(request: Request) -> FormData:
         raise InvalidInput("send the files as multipart/form-data field `files`")
     try:
         return await MultiPartParser(request.headers,
-                                     bounded_body(request, images.check_upload_size)).parse()
+                                     bounded_body(request, image_import.check_upload_size)).parse()
     except MultiPartException as exc:
         raise InvalidInput(f"bad multipart upload: {exc.message}") from None

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from labelstack.services.labels import AssignResult
+from labelstack.services.labels.catalog import AssignResult
 
 
 class LabelPublic(BaseModel):

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Response
 
 from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
 from labelstack.api.label_schemas import AssignmentPublic, AssignResultPublic, LabelPublic
-from labelstack.services import labels
-from labelstack.services.labels import AssignmentCreate, LabelCreate, LabelUpdate
+from labelstack.services.labels import catalog as labels
+from labelstack.services.labels.catalog import AssignmentCreate, LabelCreate, LabelUpdate
 
 router = APIRouter(prefix="/labels", tags=["labels"])
 assignments = APIRouter(prefix="/label-assignments", tags=["labels"])

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from labelstack.api.annotation_schemas import AnnotationPublic, ReviewPublic
 from labelstack.api.deps import CurrentUser, SessionDep
 from labelstack.db.enums import ReviewResult
-from labelstack.services import reviews
+from labelstack.services.annotations import reviews
 
 router = APIRouter(prefix="/reviews", tags=["reviews"])
 

@@ -14,7 +14,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
-from labelstack.services import image_access, image_view, images
+from labelstack.services.images import access as image_access
+from labelstack.services.images import catalog as image_catalog
+from labelstack.services.images import view as image_view
 
 router = APIRouter(prefix="/series", tags=["series"])
 MEDIA = {"png": "image/png", "jpeg": "image/jpeg"}
@@ -30,7 +32,7 @@ def search_series(session: SessionDep, actor: AdminUser, patient: str | None = N
                                              "'-' first for descending")] = "-study_date",
                   ) -> dict[str, Any]:
     """Series matching all filters (text filters match parts, modality exactly), paged."""
-    page = images.search(session, actor=actor, patient=patient, modality=modality,
+    page = image_catalog.search(session, actor=actor, patient=patient, modality=modality,
                          date_from=date_from, date_to=date_to, description=description,
                          offset=offset, limit=limit, sort=sort)
     return asdict(page)
@@ -40,7 +42,7 @@ def search_series(session: SessionDep, actor: AdminUser, patient: str | None = N
 def get_series(session: SessionDep, actor: CurrentUser, series_uid: str) -> dict[str, Any]:
     """Index data plus the volume geometry (decodes the series on first use)."""
     image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
-    row = images.get_series(session, series_uid)
+    row = image_catalog.get_series(session, series_uid)
     volume = image_view.open_volume(session, series_uid)
     return {**asdict(row), "geometry": asdict(image_view.geometry(volume))}
 

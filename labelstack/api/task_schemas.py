@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Task
-from labelstack.services.task_items import Progress
-from labelstack.services.task_queries import TaskPage
+from labelstack.services.tasks.items import Progress
+from labelstack.services.tasks.queries import TaskPage
 
 
 class StatusChange(BaseModel):

@@ -11,11 +11,16 @@ from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
 from labelstack.api.label_schemas import AssignResultPublic
 from labelstack.api.task_schemas import StatusChange, TaskItemPublic, TaskPagePublic, TaskPublic
 from labelstack.db.models import Task
-from labelstack.services import task_edits, task_items, task_labels, task_queries, tasks
-from labelstack.services.task_edits import BulkTaskUpdate, TaskUpdate
-from labelstack.services.task_labels import TaskLabelAdd
-from labelstack.services.task_queries import TaskFilter
-from labelstack.services.tasks import TaskCreate
+from labelstack.services.labels import in_tasks as task_labels
+from labelstack.services.labels.in_tasks import TaskLabelAdd
+from labelstack.services.tasks import edits as task_edits
+from labelstack.services.tasks import items as task_items
+from labelstack.services.tasks import queries as task_queries
+from labelstack.services.tasks import records as tasks
+from labelstack.services.tasks.edits import BulkTaskUpdate, TaskUpdate
+from labelstack.services.tasks.queries import TaskFilter
+from labelstack.services.workflow import transitions
+from labelstack.services.workflow.transitions import TaskCreate
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 CONFLICT = {409: {"description": "refused change; `allowed` lists the permitted next states"}}
@@ -31,7 +36,7 @@ def list_tasks(session: SessionDep, actor: CurrentUser,
 @router.post("", response_model=TaskPublic, status_code=201, responses=CONFLICT)
 def create_task(session: SessionDep, actor: AdminUser, data: TaskCreate) -> TaskPublic:
     """Created `open` when it has an assignee, else `unassigned`."""
-    return _public(session, tasks.create_task(session, actor=actor, data=data))
+    return _public(session, transitions.create_task(session, actor=actor, data=data))
 
 
 @router.patch("", response_model=list[TaskPublic], responses=CONFLICT)
@@ -57,7 +62,7 @@ def update_task(session: SessionDep, actor: AdminUser, task_id: int,
 @router.post("/{task_id}/status", response_model=TaskPublic, responses=CONFLICT)
 def set_status(session: SessionDep, actor: CurrentUser, task_id: int,
                data: StatusChange) -> TaskPublic:
-    task = tasks.set_status(session, actor=actor, task_id=task_id, status=data.status,
+    task = transitions.set_status(session, actor=actor, task_id=task_id, status=data.status,
                             row_version=data.row_version)
     return _public(session, task)
 
@@ -65,7 +70,7 @@ def set_status(session: SessionDep, actor: CurrentUser, task_id: int,
 @router.post("/{task_id}/take", response_model=TaskPublic, responses=CONFLICT)
 def take_task(session: SessionDep, actor: CurrentUser, task_id: int) -> TaskPublic:
     """Take an unassigned task of a kind your role does; it becomes yours and `open`."""
-    return _public(session, tasks.take_task(session, actor=actor, task_id=task_id))
+    return _public(session, transitions.take_task(session, actor=actor, task_id=task_id))
 
 
 @router.get("/{task_id}/items", response_model=list[TaskItemPublic])

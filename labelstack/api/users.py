@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from labelstack.api.deps import AdminUser, SessionDep
 from labelstack.api.schemas import UserPublic
 from labelstack.db.enums import Role
-from labelstack.services import users
-from labelstack.services.users import UserCreate, UserUpdate
+from labelstack.services.accounts import users
+from labelstack.services.accounts.users import UserCreate, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 

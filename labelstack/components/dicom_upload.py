@@ -16,9 +16,10 @@ from labelstack.components.session import current_actor
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import images
 from labelstack.services.errors import ServiceError
-from labelstack.services.image_sources import sources_from_upload
+from labelstack.services.images import importing as image_import
+from labelstack.services.images import runtime as image_runtime
+from labelstack.services.images.sources import sources_from_upload
 
 
 class UploadDialog:
@@ -30,7 +31,7 @@ class UploadDialog:
             ui.label("Upload DICOM").classes("text-h6")
             ui.label("DICOM files or zip archives; each file is checked before it is stored.") \
                 .classes("text-grey-7")
-            limit = images.current_settings().max_upload_mb * 2**20
+            limit = image_runtime.current_settings().max_upload_mb * 2**20
             self.upload = ui.upload(multiple=True, auto_upload=True, label="Drop files here",
                                     max_total_size=limit, on_multi_upload=self.imported,
                                     on_rejected=self.rejected) \
@@ -47,13 +48,13 @@ class UploadDialog:
 
     def rejected(self) -> None:
         """The browser refused files over the limit (the server checks again on arrival)."""
-        ui.notify(f"Not uploaded: more than the {images.current_settings().max_upload_mb} MB "
+        ui.notify(f"Not uploaded: more than the {image_runtime.current_settings().max_upload_mb} MB "
                   "limit for one upload (LABELSTACK_MAX_UPLOAD_MB)", type="negative")
 
     async def imported(self, event: events.MultiUploadEventArguments) -> None:
         try:
             actor = await current_actor(Role.admin)
-            images.check_upload_size(sum(f.size() for f in event.files))
+            image_import.check_upload_size(sum(f.size() for f in event.files))
         except ServiceError as exc:
             ui.notify(exc.detail, type="negative")
             return
@@ -87,8 +88,8 @@ class UploadDialog:
         await self.on_done()
 
 
-def _import(actor: User, files: list[tuple[str, Path]]) -> images.ImportReport:
+def _import(actor: User, files: list[tuple[str, Path]]) -> image_import.ImportReport:
     with ExitStack() as opened, session_scope() as session:
         sources = (s for name, path in files
                    for s in sources_from_upload(name, opened.enter_context(path.open("rb"))))
-        return images.import_dicom(session, actor=actor, sources=sources)
+        return image_import.import_dicom(session, actor=actor, sources=sources)

@@ -11,9 +11,9 @@ from labelstack.components.workflow import error_text
 from labelstack.db.enums import Role
 from labelstack.db.models import Label, User
 from labelstack.db.session import session_scope
-from labelstack.services import labels
 from labelstack.services.errors import Conflict, ServiceError
-from labelstack.services.labels import AssignmentCreate, LabelCreate, LabelUpdate
+from labelstack.services.labels import catalog as labels
+from labelstack.services.labels.catalog import AssignmentCreate, LabelCreate, LabelUpdate
 
 
 class LabelDialog:

@@ -9,11 +9,13 @@ from labelstack.components.session import current_actor
 from labelstack.components.workflow import empty_state, error_text
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
-from labelstack.services import labels, task_labels, tasks
 from labelstack.services.errors import ServiceError
-from labelstack.services.image_index import series_titles
-from labelstack.services.labels import AssignResult
-from labelstack.services.task_labels import TaskLabelAdd
+from labelstack.services.images.index import series_titles
+from labelstack.services.labels import catalog as labels
+from labelstack.services.labels import in_tasks as task_labels
+from labelstack.services.labels.catalog import AssignResult
+from labelstack.services.labels.in_tasks import TaskLabelAdd
+from labelstack.services.tasks import records as tasks
 
 ALL = 0
 COLUMNS = [

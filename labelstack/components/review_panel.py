@@ -9,7 +9,8 @@ from labelstack.components.workflow import LABEL_CELL, empty_state, error_text
 from labelstack.db.enums import ReviewResult
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
-from labelstack.services import annotations, reviews
+from labelstack.services.annotations import reads as annotations
+from labelstack.services.annotations import reviews
 from labelstack.services.errors import ServiceError
 
 REVIEW_COLUMNS = [

@@ -8,9 +8,9 @@ from labelstack.components.session import current_actor
 from labelstack.components.workflow import empty_state, notify_error
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import images
 from labelstack.services.errors import ServiceError
-from labelstack.services.image_index import SeriesPage, SeriesRow
+from labelstack.services.images import catalog as image_catalog
+from labelstack.services.images.index import SeriesPage, SeriesRow
 
 COLUMNS = [
     {"name": "modality", "label": "Modality", "field": "modality", "align": "left"},
@@ -76,7 +76,7 @@ class SeriesPicker:
 def _search(actor: User, patient: str | None, description: str | None,
             modality: str | None) -> SeriesPage:
     with session_scope() as session:
-        return images.search(session, actor=actor, patient=patient, description=description,
+        return image_catalog.search(session, actor=actor, patient=patient, description=description,
                              modality=modality, limit=PAGE)
 
 

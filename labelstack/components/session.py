@@ -7,7 +7,7 @@ from nicegui import app, run, ui
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import users
+from labelstack.services.accounts import users
 from labelstack.services.errors import Forbidden, NotAuthenticated
 from labelstack.services.security import has_role
 

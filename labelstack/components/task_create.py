@@ -18,11 +18,14 @@ from labelstack.components.workflow import (
 from labelstack.db.enums import Priority, Role, TaskType
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import annotations, labels, tasks, users
-from labelstack.services import task_rules as rules
+from labelstack.services.accounts import users
+from labelstack.services.annotations import reads as annotations
 from labelstack.services.errors import ServiceError
-from labelstack.services.image_index import series_titles
-from labelstack.services.tasks import TaskCreate
+from labelstack.services.images.index import series_titles
+from labelstack.services.labels import catalog as labels
+from labelstack.services.tasks import rules
+from labelstack.services.workflow import transitions
+from labelstack.services.workflow.transitions import TaskCreate
 
 ITEM_COLUMNS = {
     TaskType.annotation: [
@@ -132,7 +135,7 @@ class TaskDialog:
 
 def _create(actor: User, data: TaskCreate) -> str:
     with session_scope() as session:
-        task = tasks.create_task(session, actor=actor, data=data)
+        task = transitions.create_task(session, actor=actor, data=data)
     return f"Task “{task.name}” created ({task.status})"
 
 

@@ -9,9 +9,11 @@ from labelstack.components.workflow import NOBODY, date_input, notify_error, par
 from labelstack.db.enums import Priority, Role
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
-from labelstack.services import task_edits, tasks, users
+from labelstack.services.accounts import users
 from labelstack.services.errors import ServiceError
-from labelstack.services.task_edits import BulkTaskUpdate, TaskChanges, TaskUpdate
+from labelstack.services.tasks import edits as task_edits
+from labelstack.services.tasks import records as tasks
+from labelstack.services.tasks.edits import BulkTaskUpdate, TaskChanges, TaskUpdate
 
 KEEP = -1
 

@@ -13,7 +13,7 @@ from labelstack.components.session import current_actor
 from labelstack.db.enums import Role, TaskStatus
 from labelstack.db.models import User
 from labelstack.services.errors import ServiceError, validation_message
-from labelstack.services.task_rules import ACTIVE
+from labelstack.services.tasks.rules import ACTIVE
 
 Data = TypeVar("Data")
 NOBODY = 0

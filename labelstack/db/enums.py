@@ -1,6 +1,11 @@
-"""The allowed values of the domain, stored as plain strings."""
+"""The allowed values of the domain; columns store them as plain strings (`types.EnumText`)."""
 
 from enum import StrEnum
+
+from labelstack.imaging.mpr import Plane
+
+__all__ = ["AnnotationStatus", "AuditAction", "Plane", "Priority", "ReviewResult", "Role", "TaskStatus",
+           "TaskType"]
 
 
 class Role(StrEnum):
@@ -45,7 +50,27 @@ class ReviewResult(StrEnum):
     corrected = "corrected"
 
 
-class Plane(StrEnum):
-    axial = "axial"
-    coronal = "coronal"
-    sagittal = "sagittal"
+class AuditAction(StrEnum):
+    """Every kind of audit event; statistics count by these, so a typo cannot zero one."""
+
+    token_issue = "token.issue"
+    token_revoke = "token.revoke"
+    user_create = "user.create"
+    user_update = "user.update"
+    label_create = "label.create"
+    label_update = "label.update"
+    label_delete = "label.delete"
+    label_assign = "label.assign"
+    label_unassign = "label.unassign"
+    images_import = "images.import"
+    images_sync = "images.sync"
+    task_create = "task.create"
+    task_update = "task.update"
+    task_status = "task.status"
+    task_take = "task.take"
+    annotation_create = "annotation.create"
+    annotation_status = "annotation.status"
+    annotation_save = "annotation.save"
+    review_create = "review.create"
+    review_decide = "review.decide"
+    comment_create = "comment.create"

@@ -1,7 +1,8 @@
 """SQLModel tables for the whole domain (see ARCHITECTURE.md, "Domain").
 
-Enumerations are stored as short strings (see `enums.py`) so the schema is the
-same on SQLite and PostgreSQL; rules about them live in `services/`.
+Enumerations are typed as their `enums.py` classes in Python and the API schema, and
+stored as short strings (`types.EnumText`) so the schema is the same on SQLite and
+PostgreSQL; rules about them live in `services/`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from labelstack.db.types import UTCDateTime, utcnow
+from labelstack.db.enums import (
+    AnnotationStatus,
+    AuditAction,
+    Plane,
+    Priority,
+    ReviewResult,
+    TaskStatus,
+    TaskType,
+)
+from labelstack.db.types import EnumText, UTCDateTime, utcnow
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -134,12 +144,13 @@ class Task(SQLModel, table=True):
     __tablename__ = "tasks"
 
     id: int | None = Field(default=None, primary_key=True)
-    type: str = Field(max_length=16, index=True)
+    type: TaskType = Field(sa_type=EnumText(TaskType), index=True)
     name: str = Field(max_length=200)
     description: str = Field(default="", max_length=4000)
-    priority: str = Field(default="normal", max_length=16, index=True)
+    priority: Priority = Field(default=Priority.normal, sa_type=EnumText(Priority), index=True)
     due_date: date | None = Field(default=None, index=True)
-    status: str = Field(default="unassigned", max_length=16, index=True)
+    status: TaskStatus = Field(default=TaskStatus.unassigned, sa_type=EnumText(TaskStatus),
+                               index=True)
     assignee_id: int | None = Field(default=None, foreign_key="users.id", index=True,
                                     ondelete="SET NULL")
     creator_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
@@ -181,7 +192,8 @@ class Annotation(SQLModel, table=True):
                                   ondelete="SET NULL")
     task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True,
                                 ondelete="SET NULL")
-    status: str = Field(default="draft", max_length=16, index=True)
+    status: AnnotationStatus = Field(default=AnnotationStatus.draft,
+                                     sa_type=EnumText(AnnotationStatus), index=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
     row_version: int = Field(default=1, description="optimistic lock counter")
@@ -213,7 +225,7 @@ class Review(SQLModel, table=True):
                                     ondelete="SET NULL")
     task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True,
                                 ondelete="SET NULL")
-    result: str | None = Field(default=None, max_length=16, index=True)
+    result: ReviewResult | None = Field(default=None, sa_type=EnumText(ReviewResult), index=True)
     comment: str = Field(default="", max_length=4000)
     created_at: datetime = _created()
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -226,7 +238,7 @@ class Comment(SQLModel, table=True):
     annotation_id: int = Field(foreign_key="annotations.id", index=True, ondelete="CASCADE")
     author_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     text: str = Field(max_length=4000)
-    plane: str | None = Field(default=None, max_length=16)
+    plane: Plane | None = Field(default=None, sa_type=EnumText(Plane))
     slice_index: int | None = None
     x: float | None = None
     y: float | None = None
@@ -240,7 +252,7 @@ class AuditEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     actor_id: int | None = Field(default=None, foreign_key="users.id", index=True,
                                  ondelete="SET NULL")
-    action: str = Field(max_length=64, index=True)
+    action: AuditAction = Field(sa_type=EnumText(AuditAction, length=64), index=True)
     entity_type: str = Field(max_length=32, index=True)
     entity_id: int | None = Field(default=None, index=True)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

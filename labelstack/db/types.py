@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -30,3 +32,21 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class EnumText(sa.types.TypeDecorator):
+    """A StrEnum stored as its plain string value (the same VARCHAR on every database, so
+    the schema needs no enum types), handed back as the enum member."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 16, **kwargs: Any) -> None:
+        super().__init__(length=length, **kwargs)
+        self.enum = enum
+
+    def process_bind_param(self, value: StrEnum | str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)

@@ -6,7 +6,7 @@ Pure numpy / OpenCV / pydicom; no database, no UI.
 from labelstack.imaging.cache import VolumeCache
 from labelstack.imaging.decode import check_decodable, decode_frames
 from labelstack.imaging.errors import ImagingError
-from labelstack.imaging.mpr import PLANES, SliceIndexError, display_aspect, extract_slice, slice_count
+from labelstack.imaging.mpr import PLANES, Plane, SliceIndexError, display_aspect, extract_slice, slice_count
 from labelstack.imaging.render import render_slice, window_slice
 from labelstack.imaging.volume import Volume, main_stack_shape, volume_from_datasets, volumes_from_datasets
 from labelstack.imaging.window import PRESETS, apply_window, default_window, window_presets
@@ -14,6 +14,7 @@ from labelstack.imaging.window import PRESETS, apply_window, default_window, win
 __all__ = [
     "PLANES",
     "PRESETS",
+    "Plane",
     "ImagingError",
     "SliceIndexError",
     "Volume",

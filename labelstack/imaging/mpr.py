@@ -12,6 +12,7 @@ as stored. Slices are numpy views, so ``data=`` gives a writable 2D view into a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from itertools import permutations
 
 import numpy as np
@@ -20,12 +21,21 @@ from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.frames import slice_normal
 from labelstack.imaging.volume import Volume
 
-PLANES = ("axial", "coronal", "sagittal")
+
+class Plane(StrEnum):
+    """The three anatomical planes a volume is sliced in (images and cines: axial only)."""
+
+    axial = "axial"
+    coronal = "coronal"
+    sagittal = "sagittal"
+
+
+PLANES = tuple(Plane)
 # plane -> (patient axis it cuts, (patient axis down the rows, sign), (patient axis along the columns, sign))
 _LAYOUT = {
-    "axial": (2, (1, 1), (0, 1)),
-    "coronal": (1, (2, -1), (0, 1)),
-    "sagittal": (0, (2, -1), (1, 1)),
+    Plane.axial: (2, (1, 1), (0, 1)),
+    Plane.coronal: (1, (2, -1), (0, 1)),
+    Plane.sagittal: (0, (2, -1), (1, 1)),
 }
 
 
@@ -41,12 +51,19 @@ class SliceMap:
     flips: tuple[bool, bool, bool]
 
 
-def slice_map(volume: Volume, plane: str) -> SliceMap:
+def as_plane(plane: Plane | str) -> Plane:
+    """``plane`` as a Plane; ImagingError naming the choices for anything else."""
+    try:
+        return Plane(plane)
+    except ValueError:
+        raise ImagingError(f"unknown plane {plane!r}; expected one of {', '.join(PLANES)}") from None
+
+
+def slice_map(volume: Volume, plane: Plane | str) -> SliceMap:
     """The axis mapping of ``plane``; raises ImagingError for an unknown or unavailable plane."""
-    if plane not in PLANES:
-        raise ImagingError(f"unknown plane {plane!r}; expected one of {', '.join(PLANES)}")
+    plane = as_plane(plane)
     if volume.kind != "volume":
-        if plane != "axial":
+        if plane != Plane.axial:
             raise ImagingError(f"a {volume.kind} has frames only: use plane 'axial', not {plane!r}")
         return SliceMap(axes=(0, 1, 2), flips=(False, False, False))
     directions = _axis_directions(volume.orientation)  # rows: volume axes z, y, x in patient LPS
@@ -59,12 +76,13 @@ def slice_map(volume: Volume, plane: str) -> SliceMap:
     return SliceMap(axes=axes, flips=flips)
 
 
-def slice_count(volume: Volume, plane: str) -> int:
+def slice_count(volume: Volume, plane: Plane | str) -> int:
     """Number of slices (frames for images and cines) in ``plane``."""
     return volume.pixels.shape[slice_map(volume, plane).axes[0]]
 
 
-def extract_slice(volume: Volume, plane: str, index: int, *, data: np.ndarray | None = None) -> np.ndarray:
+def extract_slice(volume: Volume, plane: Plane | str, index: int, *,
+                  data: np.ndarray | None = None) -> np.ndarray:
     """Slice ``index`` of ``plane`` as a view of ``volume.pixels`` (or of ``data``, same z,y,x shape)."""
     mapping = slice_map(volume, plane)
     array = volume.pixels if data is None else data
@@ -80,7 +98,7 @@ def extract_slice(volume: Volume, plane: str, index: int, *, data: np.ndarray | 
     return view[steps][index]
 
 
-def display_aspect(volume: Volume, plane: str) -> float:
+def display_aspect(volume: Volume, plane: Plane | str) -> float:
     """Physical height / width of one displayed pixel, for the UI to stretch the image."""
     _, rows, cols = slice_map(volume, plane).axes
     return volume.spacing[rows] / volume.spacing[cols]

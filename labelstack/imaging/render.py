@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from labelstack.imaging.errors import ImagingError
-from labelstack.imaging.mpr import extract_slice
+from labelstack.imaging.mpr import Plane, extract_slice
 from labelstack.imaging.volume import Volume
 from labelstack.imaging.window import apply_window, default_window
 
@@ -18,7 +18,7 @@ FORMATS = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp"}
 
 def render_slice(
     volume: Volume,
-    plane: str = "axial",
+    plane: Plane | str = Plane.axial,
     index: int = 0,
     *,
     center: float | None = None,
@@ -38,7 +38,7 @@ def render_slice(
 
 def window_slice(
     volume: Volume,
-    plane: str = "axial",
+    plane: Plane | str = Plane.axial,
     index: int = 0,
     *,
     center: float | None = None,

@@ -15,9 +15,11 @@ from labelstack.components.workflow import TableView, empty_state, keep_row_coun
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import image_view, images
 from labelstack.services.errors import ServiceError
-from labelstack.services.image_index import SeriesRow
+from labelstack.services.images import catalog as image_catalog
+from labelstack.services.images import runtime as image_runtime
+from labelstack.services.images import view as image_view
+from labelstack.services.images.index import SeriesRow, SyncReport
 
 COLUMNS = [
     {"name": "thumbnail", "label": "", "field": "thumbnail", "align": "center"},
@@ -74,7 +76,7 @@ async def images_page() -> None:
             date_to = ui.input("To").props(
                 "outlined dense type=date clearable data-testid=images-filter-to").classes("w-40")
             ui.space()
-            if images.current_settings().dicomweb_url:
+            if image_runtime.current_settings().dicomweb_url:
                 ui.button("Sync from PACS", icon="sync", on_click=lambda: sync()).props(
                     "outline no-caps data-testid=images-sync")
             ui.button("Upload DICOM", icon="upload", on_click=lambda: upload_dialog.open()) \
@@ -253,7 +255,7 @@ def _date(value: str | None) -> date | None:
 
 def _search(actor: User, view: View):  # noqa: ANN202
     with session_scope() as session:
-        return images.search(session, actor=actor, offset=(view.page - 1) * view.page_size,
+        return image_catalog.search(session, actor=actor, offset=(view.page - 1) * view.page_size,
                              limit=view.page_size, sort=view.sort, **view.filters)
 
 
@@ -271,9 +273,9 @@ def _thumbnails(series_uids: list[str]) -> dict[str, str]:
     return out
 
 
-def _sync(actor: User) -> images.SyncReport:
+def _sync(actor: User) -> SyncReport:
     with session_scope() as session:
-        return images.sync_from_dicomweb(session, actor=actor)
+        return image_catalog.sync_from_dicomweb(session, actor=actor)
 
 
 def _metadata(series_uid: str) -> dict:

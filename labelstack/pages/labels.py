@@ -11,8 +11,8 @@ from labelstack.components.workflow import empty_state, loading, notify_error
 from labelstack.db.enums import Role
 from labelstack.db.models import Label, User
 from labelstack.db.session import session_scope
-from labelstack.services import labels
 from labelstack.services.errors import ServiceError
+from labelstack.services.labels import catalog as labels
 
 COLUMNS = [
     {"name": "name", "label": "Label", "field": "name", "sortable": True, "align": "left"},

@@ -10,7 +10,7 @@ from nicegui import ui
 from labelstack.components.frame import ACCENT
 from labelstack.components.session import browser_user, home_path, login_browser
 from labelstack.db.session import session_scope
-from labelstack.services import auth
+from labelstack.services.accounts import auth
 from labelstack.services.errors import NotAuthenticated
 
 SAFE_PATH = re.compile(r"/(?![/\\])[^\s\\]*")

@@ -22,11 +22,12 @@ from labelstack.components.workflow import (
 from labelstack.db.enums import Role, TaskStatus, TaskType
 from labelstack.db.models import Task, User
 from labelstack.db.session import session_scope
-from labelstack.services import task_queries, tasks
-from labelstack.services import task_rules as rules
 from labelstack.services.errors import ServiceError
 from labelstack.services.security import has_role
-from labelstack.services.task_queries import TaskFilter
+from labelstack.services.tasks import queries as task_queries
+from labelstack.services.tasks import rules
+from labelstack.services.tasks.queries import TaskFilter
+from labelstack.services.workflow import transitions
 
 S = TaskStatus
 ROLES = (Role.annotator, Role.reviewer)
@@ -162,12 +163,12 @@ def _load(actor: User) -> tuple[list[dict], list[dict], list[Task]]:
 
 def _set_status(actor: User, task_id: int, status: TaskStatus) -> Task:
     with session_scope() as session:
-        return tasks.set_status(session, actor=actor, task_id=task_id, status=status)
+        return transitions.set_status(session, actor=actor, task_id=task_id, status=status)
 
 
 def _take(actor: User, task_id: int) -> Task:
     with session_scope() as session:
-        return tasks.take_task(session, actor=actor, task_id=task_id)
+        return transitions.take_task(session, actor=actor, task_id=task_id)
 
 
 def _mine_row(actor: User, task: Task, progress) -> dict:  # noqa: ANN001

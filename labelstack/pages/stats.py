@@ -20,7 +20,8 @@ from labelstack.components.workflow import (
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import audit_log, stats, users
+from labelstack.services import audit_log, stats
+from labelstack.services.accounts import users
 from labelstack.services.errors import ServiceError
 
 STAT_COLUMNS = [

@@ -29,10 +29,11 @@ from labelstack.components.workflow import (
 from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import task_queries, tasks
-from labelstack.services import task_rules as rules
 from labelstack.services.errors import ServiceError
-from labelstack.services.task_queries import TaskFilter
+from labelstack.services.tasks import queries as task_queries
+from labelstack.services.tasks import rules
+from labelstack.services.tasks.queries import TaskFilter
+from labelstack.services.workflow import transitions
 
 COLUMNS = [
     {"name": "name", "label": "Task", "field": "name", "sortable": True, "align": "left",
@@ -207,7 +208,7 @@ def _page(actor: User, query: TaskFilter) -> task_queries.TaskPage:
 
 def _set_status(actor: User, task_id: int, status: TaskStatus, row_version: int) -> None:
     with session_scope() as session:
-        tasks.set_status(session, actor=actor, task_id=task_id, status=status,
+        transitions.set_status(session, actor=actor, task_id=task_id, status=status,
                          row_version=row_version)
 
 

@@ -11,9 +11,9 @@ from labelstack.components.workflow import loading, notify_error
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
-from labelstack.services import users
+from labelstack.services.accounts import users
+from labelstack.services.accounts.users import UserCreate, UserUpdate
 from labelstack.services.errors import ServiceError, validation_message
-from labelstack.services.users import UserCreate, UserUpdate
 
 COLUMNS = [
     {"name": "email", "label": "E-mail", "field": "email", "sortable": True, "align": "left"},

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from labelstack.db.enums import AuditAction
 from labelstack.db.models import AuditEvent, User
 
 
@@ -13,7 +14,7 @@ def record(
     session: Session,
     *,
     actor: User | None,
-    action: str,
+    action: AuditAction,
     entity_type: str,
     entity_id: int | None,
     details: dict[str, Any] | None = None,

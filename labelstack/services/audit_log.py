@@ -36,8 +36,9 @@ def list_events(session: Session, *, actor: User, actor_id: int | None = None,
     if actor_id is not None:
         query = query.where(AuditEvent.actor_id == actor_id)
     if action:
-        query = query.where(col(AuditEvent.action).startswith(action[:-1])
-                            if action.endswith(".*") else AuditEvent.action == action)
+        text = sa.type_coerce(AuditEvent.action, sa.String)  # a prefix is no AuditAction
+        query = query.where(text.startswith(action[:-1]) if action.endswith(".*")
+                            else text == action)
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)
     if entity_id is not None:

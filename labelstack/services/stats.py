@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
-from labelstack.db.enums import Role, TaskStatus
+from labelstack.db.enums import AuditAction, Role, TaskStatus
 from labelstack.db.models import Annotation, AuditEvent, Review, Task, User
 from labelstack.services.errors import Forbidden, NotFound
 from labelstack.services.security import has_role, require_role
@@ -84,7 +84,7 @@ def _compute(session: Session, users: list[User], since: datetime | None,
         entry = stats[user_id]
         return entry.total, entry.per_day[moment.date()]
 
-    saves = session.exec(select(AuditEvent).where(AuditEvent.action == "annotation.save",
+    saves = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.annotation_save,
                                                   col(AuditEvent.actor_id).in_(ids))).all()
     for event in saves:
         if within(event.created_at):
@@ -92,7 +92,7 @@ def _compute(session: Session, users: list[User], since: datetime | None,
                 tally.annotations_saved += 1
                 tally.active_time += float(event.details.get("time_spent", 0.0))
     finishes = [e for e in session.exec(select(AuditEvent).where(
-        AuditEvent.action == "task.status", AuditEvent.entity_type == "task",
+        AuditEvent.action == AuditAction.task_status, AuditEvent.entity_type == "task",
         col(AuditEvent.actor_id).in_(ids))).all()
         if e.details.get("after") == TaskStatus.done and within(e.created_at)]
     kinds = dict(session.exec(select(Task.id, Task.type).where(

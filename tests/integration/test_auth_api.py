@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from labelstack.services import users
+from labelstack.services.accounts import users
 from tests.conftest import PASSWORD
 
 

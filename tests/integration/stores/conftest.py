@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from labelstack.config import Settings
-from labelstack.services import images
-from labelstack.services.demo_images import write_ct_series
+from labelstack.services.demo.images import write_ct_series
+from labelstack.services.images import runtime as image_runtime
 from tests.orthanc import Orthanc, running_orthanc, unavailable
 from tests.services import missing
 
@@ -22,9 +22,9 @@ def settings(tmp_path: Path, db_url: str) -> Iterator[Settings]:
     """Local-store settings; the images services use them for this test only."""
     value = Settings(data_dir=tmp_path / "data", database_url=db_url, volume_cache_mb=64)
     value.prepare_data_dir()
-    images.configure(value)
+    image_runtime.configure(value)
     yield value
-    images.configure(None)
+    image_runtime.configure(None)
 
 
 @pytest.fixture(scope="session")
@@ -49,5 +49,5 @@ def dicomweb_settings(orthanc: Orthanc, settings: Settings) -> Settings:
     for study in httpx.get(f"{orthanc.url}/studies").json():
         httpx.delete(f"{orthanc.url}/studies/{study}").raise_for_status()
     settings.dicomweb_url = orthanc.dicomweb_url
-    images.configure(settings)
+    image_runtime.configure(settings)
     return settings

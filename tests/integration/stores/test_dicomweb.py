@@ -17,8 +17,10 @@ from labelstack.config import Settings
 from labelstack.db.models import AuditEvent, Series
 from labelstack.imaging.render import render_slice
 from labelstack.imaging.volume import volume_from_datasets
-from labelstack.services import image_view, images
-from labelstack.services.image_sources import sources_from_paths
+from labelstack.services.images import catalog as image_catalog
+from labelstack.services.images import importing as image_import
+from labelstack.services.images import view as image_view
+from labelstack.services.images.sources import sources_from_paths
 from labelstack.stores import DicomWebStore, LocalStore, StoreError
 from tests.integration.stores.conftest import CT_SHAPE
 from tests.orthanc import Orthanc
@@ -40,14 +42,14 @@ def _orthanc_series(orthanc: Orthanc) -> list[str]:
 
 def test_import_goes_to_orthanc_via_stow(session: Session, dicomweb_settings: Settings,
                                          orthanc: Orthanc, ct_files: list[Path]) -> None:
-    report = images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
+    report = image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
     assert report.store == "dicomweb"
     assert report.summary == {"stored": CT_SHAPE[0], "present": 0, "rejected": 0}
     assert len(httpx.get(f"{orthanc.url}/instances").json()) == CT_SHAPE[0]
     series = session.exec(select(Series)).one()
     assert (series.store, series.number_of_instances) == ("dicomweb", CT_SHAPE[0])
     assert not (dicomweb_settings.data_dir / "dicom").exists()
-    again = images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:2]))
+    again = image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:2]))
     assert again.summary["present"] == 2
 
 
@@ -55,7 +57,7 @@ def test_sync_full_and_incremental(session: Session, dicomweb_settings: Settings
                                    orthanc: Orthanc, ct_files: list[Path]) -> None:
     mr = Path(get_testdata_file("MR_small.dcm"))
     _push(orthanc, ct_files[:4] + [mr])
-    first = images.sync_from_dicomweb(session, actor=None)
+    first = image_catalog.sync_from_dicomweb(session, actor=None)
     assert (first.series_seen, first.series_updated, first.instances_added) == (2, 2, 5)
     mr_uid = str(dcmread(mr, stop_before_pixels=True).SeriesInstanceUID)
     assert sorted(first.updated) == sorted([CT_UID, mr_uid])
@@ -63,16 +65,16 @@ def test_sync_full_and_incremental(session: Session, dicomweb_settings: Settings
     assert (ct.modality, ct.rows, ct.number_of_instances) == ("CT", CT_SHAPE[1], 4)
 
     _push(orthanc, ct_files[4:])
-    grown = images.sync_from_dicomweb(session, actor=None)
+    grown = image_catalog.sync_from_dicomweb(session, actor=None)
     assert (grown.series_updated, grown.instances_added) == (1, 2)
-    assert images.sync_from_dicomweb(session, actor=None).instances_added == 0
+    assert image_catalog.sync_from_dicomweb(session, actor=None).instances_added == 0
 
     mr_id = [s for s in _orthanc_series(orthanc)
              if httpx.get(f"{orthanc.url}/series/{s}").json()["MainDicomTags"]
              .get("Modality") == "MR"][0]
     httpx.delete(f"{orthanc.url}/series/{mr_id}").raise_for_status()
-    assert images.sync_from_dicomweb(session, actor=None).series_removed == 0
-    full = images.sync_from_dicomweb(session, actor=None, full=True)
+    assert image_catalog.sync_from_dicomweb(session, actor=None).series_removed == 0
+    full = image_catalog.sync_from_dicomweb(session, actor=None, full=True)
     assert (full.series_removed, full.instances_added) == (1, 0)
     assert [s.series_uid for s in session.exec(select(Series)).all()] == [CT_UID]
     events = session.exec(select(AuditEvent).where(AuditEvent.action == "images.sync")
@@ -132,7 +134,7 @@ def test_same_pixels_from_local_store_and_orthanc(tmp_path: Path, orthanc: Ortha
 
 def test_metadata_from_orthanc(session: Session, dicomweb_settings: Settings,
                                ct_files: list[Path]) -> None:
-    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:1]))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:1]))
     tags = {t["keyword"]: t["value"] for t in image_view.metadata(session, CT_UID)["tags"]}
     assert tags["PatientID"] == "CT-001"
 
@@ -177,11 +179,11 @@ def test_synced_index_states_the_main_stack_shape(session: Session, dicomweb_set
         paths.append(tmp_path / f"{number:03d}.dcm")
         ds.save_as(paths[-1], enforce_file_format=True)
     _push(orthanc, paths[:1])  # the localizer alone first
-    images.sync_from_dicomweb(session, actor=None)
+    image_catalog.sync_from_dicomweb(session, actor=None)
     series = session.exec(select(Series)).one()
     assert (series.number_of_frames, series.rows, series.columns) == (1, 40, 32)
     _push(orthanc, paths[1:])
-    images.sync_from_dicomweb(session, actor=None)
+    image_catalog.sync_from_dicomweb(session, actor=None)
     session.refresh(series)
     shown = image_view.open_volume(session, series.series_uid).pixels.shape
     assert (series.number_of_frames, series.rows, series.columns) == shown == (10, 32, 32)

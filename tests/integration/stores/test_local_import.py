@@ -18,10 +18,12 @@ from sqlmodel import Session, func, select
 from labelstack.config import Settings
 from labelstack.db.models import AuditEvent, Instance, Series, Study
 from labelstack.imaging.volume import volume_from_datasets
-from labelstack.services import image_view, images
-from labelstack.services.image_index import search_series, series_titles, sync_index
-from labelstack.services.image_shape import MAX_AUDIT_UIDS, uid_summary
-from labelstack.services.image_sources import Source, sources_from_paths
+from labelstack.services.images import importing as image_import
+from labelstack.services.images import runtime as image_runtime
+from labelstack.services.images import view as image_view
+from labelstack.services.images.index import search_series, series_titles, sync_index
+from labelstack.services.images.shape import MAX_AUDIT_UIDS, uid_summary
+from labelstack.services.images.sources import Source, sources_from_paths
 from labelstack.stores import IndexEntry, LocalStore, SeriesSummary, store_for
 from tests.integration.stores.conftest import CT_SHAPE
 from tests.phantoms import ct_datasets, mixed_ct_datasets
@@ -37,7 +39,7 @@ def _stored_files(settings: Settings) -> list[Path]:
 
 def test_folder_import_indexes_and_stores(session: Session, settings: Settings,
                                           ct_files: list[Path]) -> None:
-    report = images.import_dicom(session, actor=None, sources=sources_from_paths([ct_files[0].parent]))
+    report = image_import.import_dicom(session, actor=None, sources=sources_from_paths([ct_files[0].parent]))
     assert report.summary == {"stored": CT_SHAPE[0], "present": 0, "rejected": 0}
     series = session.exec(select(Series)).one()
     study = session.get(Study, series.study_id)
@@ -54,8 +56,8 @@ def test_folder_import_indexes_and_stores(session: Session, settings: Settings,
 
 def test_importing_twice_is_harmless(session: Session, settings: Settings,
                                      ct_files: list[Path]) -> None:
-    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
-    again = images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
+    again = image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
     assert again.summary == {"stored": 0, "present": CT_SHAPE[0], "rejected": 0}
     assert _count(session, Instance) == CT_SHAPE[0]
     assert session.exec(select(Series)).one().number_of_instances == CT_SHAPE[0]
@@ -70,7 +72,7 @@ def test_zip_import_reports_each_member(session: Session, settings: Settings,
             z.write(path, f"series/{path.name}")
         z.writestr("series/README.txt", "not an image")
         z.writestr("__MACOSX/._junk", "ignored")
-    report = images.import_dicom(session, actor=None, sources=sources_from_paths([archive]))
+    report = image_import.import_dicom(session, actor=None, sources=sources_from_paths([archive]))
     assert report.summary == {"stored": 3, "present": 0, "rejected": 1}
     bad = [i for i in report.items if i.status == "rejected"][0]
     assert bad.name == f"{archive}:series/README.txt" and "not a DICOM file" in bad.reason
@@ -117,10 +119,10 @@ BAD_INPUT = [
 @pytest.mark.parametrize("damage,reason", BAD_INPUT)
 def test_bad_input_is_rejected_cleanly(session: Session, settings: Settings,
                                        ct_files: list[Path], damage, reason: str) -> None:
-    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:1]))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:1]))
     before = (_count(session, Instance), _count(session, Series), _stored_files(settings))
     bad = damage(ct_files[1].read_bytes())
-    report = images.import_dicom(session, actor=None, sources=[Source("bad.dcm", lambda: bad)])
+    report = image_import.import_dicom(session, actor=None, sources=[Source("bad.dcm", lambda: bad)])
     [item] = report.items
     assert item.status == "rejected" and reason in item.reason, item.reason
     assert (_count(session, Instance), _count(session, Series), _stored_files(settings)) == before
@@ -128,7 +130,7 @@ def test_bad_input_is_rejected_cleanly(session: Session, settings: Settings,
 
 
 def test_unreadable_paths_are_reported(session: Session, settings: Settings, tmp_path: Path) -> None:
-    report = images.import_dicom(session, actor=None,
+    report = image_import.import_dicom(session, actor=None,
                                  sources=sources_from_paths([tmp_path / "nope.dcm"]))
     assert report.items[0].status == "rejected"
     assert "no such file" in report.items[0].reason
@@ -136,7 +138,7 @@ def test_unreadable_paths_are_reported(session: Session, settings: Settings, tmp
 
 def test_volume_geometry_and_cache(session: Session, settings: Settings,
                                    ct_files: list[Path]) -> None:
-    images.import_dicom(session, actor=None, sources=sources_from_paths(list(reversed(ct_files))))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(list(reversed(ct_files))))
     uid = session.exec(select(Series)).one().series_uid
     volume = image_view.open_volume(session, uid)
     geometry = image_view.geometry(volume)
@@ -145,14 +147,14 @@ def test_volume_geometry_and_cache(session: Session, settings: Settings,
     assert geometry.spacing == pytest.approx([2.5, 0.8, 0.8])
     assert volume.pixels.min() == -1000
     assert image_view.open_volume(session, uid) is volume
-    image_view.volume_cache().flush()
+    image_runtime.volume_cache().flush()
     assert list((settings.data_dir / "cache" / "volumes").glob("*.npy"))
 
 
 def test_search_filters_and_paging(session: Session, settings: Settings,
                                    ct_files: list[Path]) -> None:
     mr = Path(get_testdata_file("MR_small.dcm"))
-    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files + [mr]))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files + [mr]))
     assert search_series(session).total == 2
     assert [r.modality for r in search_series(session, modality="mr").items] == ["MR"]
     assert [r.patient_id for r in search_series(session, patient="ct-0").items] == ["CT-001"]
@@ -167,7 +169,7 @@ def test_search_filters_and_paging(session: Session, settings: Settings,
 def test_rows_carry_ids_and_titles_by_id(session: Session, settings: Settings,
                                          ct_files: list[Path]) -> None:
     mr = Path(get_testdata_file("MR_small.dcm"))
-    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files + [mr]))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files + [mr]))
     rows = {r.modality: r for r in search_series(session).items}
     by_uid = {s.series_uid: s.id for s in session.exec(select(Series)).all()}
     assert {r.id for r in rows.values()} == {by_uid[r.series_uid] for r in rows.values()}
@@ -179,7 +181,7 @@ def test_rows_carry_ids_and_titles_by_id(session: Session, settings: Settings,
 
 def test_local_sync_rebuilds_a_lost_index(session: Session, settings: Settings,
                                           ct_files: list[Path]) -> None:
-    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
     series = session.exec(select(Series)).one()
     session.delete(series)
     session.commit()
@@ -217,7 +219,7 @@ def test_index_shape_is_the_viewers_volume(session: Session, settings: Settings,
     """The index states the main stack's (z, y, x), which annotation masks are made at, even
     when the first file indexed is a localizer or the series holds several echoes."""
     paths = _write(make(), tmp_path / "in")
-    images.import_dicom(session, actor=None, sources=sources_from_paths(paths))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths))
     series = session.exec(select(Series)).one()
     shown = image_view.open_volume(session, series.series_uid).pixels.shape[:3]
     assert shown == volume_from_datasets([dcmread(p) for p in paths]).pixels.shape[:3]
@@ -228,10 +230,10 @@ def test_index_shape_is_the_viewers_volume(session: Session, settings: Settings,
 def test_index_shape_follows_a_series_that_grows(session: Session, settings: Settings,
                                                  tmp_path: Path) -> None:
     paths = _write(mixed_ct_datasets(series_uid="1.2.826.0.1.3680043.8.498.2004"), tmp_path)
-    images.import_dicom(session, actor=None, sources=sources_from_paths(paths[:1]))  # the localizer
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths[:1]))  # the localizer
     series = session.exec(select(Series)).one()
     assert (series.number_of_frames, series.rows, series.columns) == (1, 40, 32)
-    images.import_dicom(session, actor=None, sources=sources_from_paths(paths[1:]))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths[1:]))
     session.refresh(series)
     assert (series.number_of_frames, series.rows, series.columns) == (10, 32, 32)
 
@@ -243,10 +245,10 @@ def test_a_series_indexed_again_is_not_served_from_a_stale_cache(
     uids = {"series_uid": "1.2.826.0.1.3680043.8.498.2005", "study_uid": "1.2.826.0.1.3680043.8.498.2006"}
     before = _write(ct_datasets(shape=(3, 16, 16), seed=1, **uids), tmp_path / "before")
     after = _write(ct_datasets(shape=(3, 16, 16), seed=2, **uids), tmp_path / "after")
-    images.import_dicom(session, actor=None, sources=sources_from_paths(before))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(before))
     old = np.array(image_view.open_volume(session, uids["series_uid"]).pixels)
     image_view.thumbnail(session, uids["series_uid"])
-    image_view.volume_cache().flush()
+    image_runtime.volume_cache().flush()
     cache = settings.data_dir / "cache"
     assert list((cache / "volumes").glob("*.npy")) and list((cache / "thumbnails").glob("*.jpg"))
 
@@ -256,7 +258,7 @@ def test_a_series_indexed_again_is_not_served_from_a_stale_cache(
     assert report.removed == [uids["series_uid"]]
     assert not list((cache / "volumes").iterdir()) and not list((cache / "thumbnails").iterdir())
 
-    images.import_dicom(session, actor=None, sources=sources_from_paths(after))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(after))
     new = image_view.open_volume(session, uids["series_uid"]).pixels
     expected = volume_from_datasets([dcmread(p) for p in after]).pixels
     assert not np.array_equal(new, old) and np.array_equal(new, expected)

@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 
 from labelstack.config import Settings
 from labelstack.db.models import Annotation, Label, LabelAssignment, Series, Task, TaskItem, User
-from labelstack.services import images
-from labelstack.services.image_sources import sources_from_paths
+from labelstack.services.images import importing as image_import
+from labelstack.services.images.sources import sources_from_paths
 
 PATHS = ["", "/metadata", "/render", "/thumbnail"]
 # who → (series they may view, series they may not); "ct"/"mr" name the two loaded series.
@@ -32,7 +32,7 @@ def world(session: Session, settings: Settings, ct_files: list[Path], make_user,
           token_for) -> dict[str, object]:
     """Two series and one task of each kind, each holding its image another way."""
     mr_file = Path(get_testdata_file("MR_small.dcm"))
-    images.import_dicom(session, actor=None, sources=sources_from_paths(ct_files + [mr_file]))
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files + [mr_file]))
     series = {s.modality.lower(): s for s in session.exec(select(Series)).all()}
     users: dict[str, User] = {
         "admin": make_user("admin"), "labeller": make_user("annotator"),

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from labelstack.db.models import Series, Study
 from labelstack.services.errors import InvalidInput
-from labelstack.services.image_index import search_series
+from labelstack.services.images.index import search_series
 
 # patient name, patient id, study date, modality
 INDEX = [

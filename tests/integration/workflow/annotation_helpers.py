@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from labelstack.db.enums import TaskStatus, TaskType
 from labelstack.db.models import Label, LabelAssignment, Series, Study, Task, User
-from labelstack.services import tasks
-from labelstack.services.tasks import TaskCreate
+from labelstack.services.workflow import transitions
+from labelstack.services.workflow.transitions import TaskCreate
 
 SHAPE = (3, 8, 10)
 _uids = itertools.count(1)
@@ -44,21 +44,21 @@ def make_assignment(session: Session, series: Series | None = None,
 
 def annotation_task(session: Session, admin: User, annotator: User,
                     assignments: list[LabelAssignment], start: bool = True) -> Task:
-    task = tasks.create_task(session, actor=admin, data=TaskCreate(
+    task = transitions.create_task(session, actor=admin, data=TaskCreate(
         type=TaskType.annotation, name="draw", assignee_id=annotator.id,
         label_assignment_ids=[a.id for a in assignments]))
     if start:
-        tasks.set_status(session, actor=annotator, task_id=task.id, status=TaskStatus.in_progress)
+        transitions.set_status(session, actor=annotator, task_id=task.id, status=TaskStatus.in_progress)
     return task
 
 
 def review_task(session: Session, admin: User, reviewer: User, annotation_ids: list[int],
                 start: bool = True) -> Task:
-    task = tasks.create_task(session, actor=admin, data=TaskCreate(
+    task = transitions.create_task(session, actor=admin, data=TaskCreate(
         type=TaskType.review, name="check", assignee_id=reviewer.id,
         annotation_ids=annotation_ids))
     if start:
-        tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
+        transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
     return task
 
 

@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, Review
-from labelstack.services import revisions, tasks
+from labelstack.services.annotations import revisions
+from labelstack.services.workflow import transitions
 from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
@@ -77,7 +78,7 @@ def world(session: Session, make_user, token_for):
     done = annotation_task(session, admin, author, [make_assignment(session)])
     r = session.exec(select(Annotation).where(Annotation.task_id == done.id)).one()
     revisions.save_mask(session, actor=author, annotation_id=r.id, mask=blob())
-    tasks.set_status(session, actor=author, task_id=done.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=author, task_id=done.id, status=TaskStatus.done)
     check = review_task(session, admin, reviewer, [r.id])
     review = session.exec(select(Review).where(Review.task_id == check.id)).one()
     running = annotation_task(session, admin, author, [make_assignment(session)])

@@ -13,10 +13,13 @@ from sqlmodel import Session, select
 
 from labelstack.db.enums import AnnotationStatus, TaskStatus
 from labelstack.db.models import Annotation, AnnotationRevision, Series, Study, Task, TaskItem
-from labelstack.services import annotations, history, revisions, task_edits, tasks
+from labelstack.services.annotations import history, revisions, versions
+from labelstack.services.annotations import reads as annotations
+from labelstack.services.annotations.revisions import MAX_SECONDS_PER_SAVE
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
-from labelstack.services.revisions import MAX_SECONDS_PER_SAVE
-from labelstack.services.task_edits import TaskUpdate
+from labelstack.services.tasks import edits as task_edits
+from labelstack.services.tasks.edits import TaskUpdate
+from labelstack.services.workflow import transitions
 from tests.integration.workflow.annotation_helpers import (
     SHAPE,
     annotation_task,
@@ -44,8 +47,8 @@ def test_starting_a_task_creates_one_draft_per_assignment_idempotently(session, 
     found = session.exec(select(Annotation).where(Annotation.task_id == task.id)).all()
     assert sorted(a.label_assignment_id for a in found) == sorted(a.id for a in pair)
     assert {(a.version, a.author_id, a.status) for a in found} == {(1, ann.id, "draft")}
-    assert annotations.create_annotations_for_task(session, task=task, actor=ann) == []
-    assert len(annotations.unsaved_annotations(session, task=task)) == 2
+    assert versions.create_annotations_for_task(session, task=task, actor=ann) == []
+    assert len(versions.unsaved_annotations(session, task=task)) == 2
 
 
 def test_image_items_expand_to_the_labels_of_the_image(session, team) -> None:
@@ -56,7 +59,7 @@ def test_image_items_expand_to_the_labels_of_the_image(session, team) -> None:
     session.add(task)
     session.flush()
     session.add(TaskItem(task_id=task.id, position=0, series_id=series.id))
-    created = annotations.create_annotations_for_task(session, task=task, actor=admin)
+    created = versions.create_annotations_for_task(session, task=task, actor=admin)
     assert [a.label_assignment_id for a in created] == [first.id, second.id]
 
 
@@ -80,7 +83,7 @@ def test_save_adds_revisions_and_skips_unchanged_content(session, team) -> None:
     assert task.time_spent == pytest.approx(20.0)
     item = session.exec(select(TaskItem).where(TaskItem.task_id == task.id)).one()
     assert item.done
-    assert annotations.unsaved_annotations(session, task=task) == []
+    assert versions.unsaved_annotations(session, task=task) == []
     stored = annotations.revision_mask(session, actor=ann, annotation_id=target.id, sequence=2)
     assert np.array_equal(stored, blob(size=3))
 
@@ -112,10 +115,10 @@ def test_only_the_author_inside_the_running_task_saves(session, team) -> None:
         with pytest.raises(Forbidden, match="author"):
             revisions.save_mask(session, actor=intruder, annotation_id=target.id, mask=blob())
     revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob())
-    tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
     with pytest.raises(Conflict, match="in-progress task"):
         revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(size=3))
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
     with pytest.raises(Conflict, match="in-progress task"):
         revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(size=3))
 
@@ -256,23 +259,23 @@ def test_a_cancelled_task_given_to_someone_else_can_be_finished_by_them(session,
     kept, dropped = session.exec(select(Annotation).where(Annotation.task_id == task.id)
                                  .order_by(Annotation.label_assignment_id)).all()
     revisions.save_mask(session, actor=first, annotation_id=kept.id, mask=blob())
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
     task_edits.update_task(session, actor=admin, task_id=task.id,
                            data=TaskUpdate(assignee_id=second.id))
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
-    tasks.set_status(session, actor=second, task_id=task.id, status=TaskStatus.in_progress)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    transitions.set_status(session, actor=second, task_id=task.id, status=TaskStatus.in_progress)
     mine = annotations.list_annotations(session, actor=second, task_id=task.id)
     assert [(a.label_assignment_id, a.version, a.author_id, a.status) for a in mine] == [
         (dropped.label_assignment_id, 2, second.id, "draft")]
     with pytest.raises(Conflict) as refused:
-        tasks.set_status(session, actor=second, task_id=task.id, status=TaskStatus.done)
+        transitions.set_status(session, actor=second, task_id=task.id, status=TaskStatus.done)
     assert refused.value.extra["annotation_ids"] == [mine[0].id]
     (summary,) = annotations.describe(session, actor=admin, annotation_ids=[mine[0].id])
     assert refused.value.detail.endswith(f"not saved yet: {summary.title}")
     with pytest.raises(Forbidden):
         revisions.save_mask(session, actor=second, annotation_id=dropped.id, mask=blob())
     revisions.save_mask(session, actor=second, annotation_id=mine[0].id, mask=blob())
-    tasks.set_status(session, actor=second, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=second, task_id=task.id, status=TaskStatus.done)
     session.refresh(dropped)
     assert (dropped.status, dropped.author_id, dropped.version) == ("draft", first.id, 1)
 
@@ -285,7 +288,7 @@ def test_the_unsaved_list_names_work_the_finisher_cannot_read(session, team) -> 
     session.add(draft)
     session.commit()
     with pytest.raises(Conflict, match="not saved yet: Liver on CT"):
-        tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+        transitions.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
 
 
 def test_revision_and_history_reads_leave_the_masks_in_the_database(session, team) -> None:

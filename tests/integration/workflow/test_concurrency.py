@@ -17,8 +17,9 @@ from labelstack.annotation.codec import decode_mask, shape_from_text
 from labelstack.db import session as db_session
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, AnnotationRevision, AuditEvent, Review, Task, User
-from labelstack.services import revisions, tasks
+from labelstack.services.annotations import revisions
 from labelstack.services.errors import Conflict
+from labelstack.services.workflow import transitions
 from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
@@ -112,7 +113,7 @@ def _set_status(task_id: int, actor_ids: list[int], status: TaskStatus,
                 row_version: int | None = None):
     def work(s: Session, i: int) -> object:
         actor = s.get(User, actor_ids[i % len(actor_ids)])
-        return tasks.set_status(s, actor=actor, task_id=task_id, status=status,
+        return transitions.set_status(s, actor=actor, task_id=task_id, status=status,
                                 row_version=row_version)
     return work
 
@@ -141,7 +142,7 @@ def test_starting_a_review_task_at_once_one_wins(session: Session, make_user) ->
     work = annotation_task(session, admin, author, [make_assignment(session)])
     annotation = session.exec(select(Annotation).where(Annotation.task_id == work.id)).one()
     revisions.save_mask(session, actor=author, annotation_id=annotation.id, mask=blob())
-    tasks.set_status(session, actor=author, task_id=work.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=author, task_id=work.id, status=TaskStatus.done)
     check = review_task(session, admin, reviewer, [annotation.id], start=False)
     _one_wins(_race(_set_status(check.id, [reviewer.id], TaskStatus.in_progress)))
     session.expire_all()

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from labelstack.db.models import AuditEvent, LabelAssignment
-from labelstack.services import labels
 from labelstack.services.errors import Forbidden
+from labelstack.services.labels import catalog as labels
 from tests.integration.workflow import task_helpers as h
 
 API = "/api/v1"

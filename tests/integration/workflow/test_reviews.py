@@ -9,8 +9,10 @@ from sqlmodel import Session, select
 
 from labelstack.db.enums import AnnotationStatus, TaskStatus
 from labelstack.db.models import Annotation, AuditEvent, Review, Task
-from labelstack.services import annotations, reviews, revisions, tasks
+from labelstack.services.annotations import reads as annotations
+from labelstack.services.annotations import review_steps, reviews, revisions
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
+from labelstack.services.workflow import rework, transitions
 from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
@@ -26,7 +28,7 @@ def saved(session: Session, make_user):
     task = annotation_task(session, admin, ann, [make_assignment(session)])
     target = session.exec(select(Annotation).where(Annotation.task_id == task.id)).one()
     revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(), time_spent=5)
-    tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
     session.refresh(target)
     return admin, ann, make_user("reviewer"), make_user("reviewer"), target
 
@@ -42,8 +44,8 @@ def test_starting_a_review_task_opens_one_review_per_annotation(session, saved) 
     assert (review.sequence, review.reviewer_id, review.result) == (1, reviewer.id, None)
     session.refresh(target)
     assert target.status == AnnotationStatus.in_review
-    assert reviews.create_reviews_for_task(session, task=task, actor=reviewer) == []
-    assert reviews.undecided_reviews(session, task=task) == [review]
+    assert review_steps.create_reviews_for_task(session, task=task, actor=reviewer) == []
+    assert review_steps.undecided_reviews(session, task=task) == [review]
 
 
 def test_finishing_needs_every_result_and_accept_makes_final(session, saved) -> None:
@@ -51,7 +53,7 @@ def test_finishing_needs_every_result_and_accept_makes_final(session, saved) -> 
     task = review_task(session, admin, reviewer, [target.id])
     review = _review(session, task)
     with pytest.raises(Conflict) as refused:
-        tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+        transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
     assert refused.value.extra["review_ids"] == [review.id]
     with pytest.raises(Forbidden):
         reviews.decide_review(session, actor=other, review_id=review.id, result="accepted")
@@ -66,7 +68,7 @@ def test_finishing_needs_every_result_and_accept_makes_final(session, saved) -> 
                               comment="changed my mind")
     with pytest.raises(Conflict, match="no longer"):
         revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(size=3))
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
     # final work is readable by everyone
     assert annotations.read_annotation(session, actor=other, annotation_id=target.id)
 
@@ -85,7 +87,7 @@ def test_decisions_only_inside_the_running_task(session, saved) -> None:
     admin, _, reviewer, _, target = saved
     task = review_task(session, admin, reviewer, [target.id])
     review = _review(session, task)
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
     with pytest.raises(Conflict, match="in-progress"):
         reviews.decide_review(session, actor=reviewer, review_id=review.id, result="accepted")
     # a new review task on the same annotation opens the next review in sequence
@@ -105,23 +107,25 @@ def test_reject_needs_a_comment_then_rework_makes_the_next_version(session, save
                                      result="rejected", comment="misses the lower edge")
     assert decision.annotation.status == AnnotationStatus.rejected
     with pytest.raises(Forbidden):
-        reviews.rework_rejected(session, actor=ann, annotation_ids=[target.id])
+        rework.rework_rejected(session, actor=ann, annotation_ids=[target.id])
     second = make_user("annotator")
-    rework = reviews.rework_rejected(session, actor=admin, annotation_ids=[target.id],
-                                     assignee_id=second.id)
-    assert (rework.type, rework.status, rework.assignee_id) == ("annotation", "open", second.id)
-    tasks.set_status(session, actor=second, task_id=rework.id, status=TaskStatus.in_progress)
-    new = session.exec(select(Annotation).where(Annotation.task_id == rework.id)).one()
+    rework_task = rework.rework_rejected(session, actor=admin, annotation_ids=[target.id],
+                                         assignee_id=second.id)
+    assert (rework_task.type, rework_task.status, rework_task.assignee_id) == (
+        "annotation", "open", second.id)
+    transitions.set_status(session, actor=second, task_id=rework_task.id,
+                           status=TaskStatus.in_progress)
+    new = session.exec(select(Annotation).where(Annotation.task_id == rework_task.id)).one()
     assert (new.label_assignment_id, new.version, new.author_id) == (
         target.label_assignment_id, 2, second.id)
     with pytest.raises(Conflict, match="newer version"):
-        reviews.rework_rejected(session, actor=admin, annotation_ids=[target.id])
+        rework.rework_rejected(session, actor=admin, annotation_ids=[target.id])
 
 
 def test_only_rejected_annotations_are_reworked(session, saved) -> None:
     admin, _, _, _, target = saved
     with pytest.raises(Conflict, match="only rejected") as refused:
-        reviews.rework_rejected(session, actor=admin, annotation_ids=[target.id])
+        rework.rework_rejected(session, actor=admin, annotation_ids=[target.id])
     assert refused.value.extra["annotation_ids"] == [target.id]
 
 
@@ -140,7 +144,7 @@ def test_correction_is_the_reviewers_next_version(session, saved) -> None:
     saved_fix = revisions.save_mask(session, actor=reviewer, annotation_id=copy.id,
                                     mask=blob(size=1), time_spent=8)
     assert (saved_fix.revision.sequence, saved_fix.annotation.status) == (2, "draft")
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
     session.refresh(copy)
     assert copy.status == AnnotationStatus.submitted
     # the correction awaits review like any other version, by someone else
@@ -198,13 +202,13 @@ def test_awaiting_review_is_saved_work_outside_active_review_tasks(session, save
     assert annotations.awaiting_review(session, actor=other) == []  # not theirs to read
     waiting = review_task(session, admin, reviewer, [target.id], start=False)
     assert annotations.awaiting_review(session, actor=admin) == []
-    tasks.set_status(session, actor=admin, task_id=waiting.id, status=TaskStatus.cancelled)
+    transitions.set_status(session, actor=admin, task_id=waiting.id, status=TaskStatus.cancelled)
     assert [a.id for a in annotations.awaiting_review(session, actor=admin)] == [target.id]
     review = _review(session, review_task(session, admin, reviewer, [target.id]))
     correction = reviews.decide_review(session, actor=reviewer, review_id=review.id,
                                        result="corrected").correction
     assert annotations.awaiting_review(session, actor=admin) == []  # still the reviewer's draft
-    tasks.set_status(session, actor=reviewer, task_id=review.task_id, status=TaskStatus.done)
+    transitions.set_status(session, actor=reviewer, task_id=review.task_id, status=TaskStatus.done)
     (copy,) = annotations.awaiting_review(session, actor=admin)
     assert (copy.id, copy.version, copy.author) == (correction.id, 2, reviewer.display_name)
 
@@ -225,7 +229,7 @@ def _two_saved(session: Session, admin, ann) -> list[Annotation]:
                          .order_by(Annotation.id)).all()
     for a in found:
         revisions.save_mask(session, actor=ann, annotation_id=a.id, mask=blob())
-    tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
     return list(found)
 
 
@@ -234,15 +238,15 @@ def test_a_reopened_review_task_can_be_started_and_finished_again(session, saved
     task = review_task(session, admin, reviewer, [target.id])
     review = _review(session, task)
     reviews.decide_review(session, actor=reviewer, review_id=review.id, result="accepted")
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
     # the decided review stays decided: nothing new to do, the task can be finished again
     assert [(r.id, r.result) for r in session.exec(select(Review).where(
         Review.annotation_id == target.id)).all()] == [(review.id, "accepted")]
     session.refresh(target)
     assert target.status == AnnotationStatus.accepted
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
     assert session.get(Task, task.id).status == TaskStatus.done
 
 
@@ -253,39 +257,41 @@ def test_cancelling_a_review_task_releases_undecided_annotations(session, saved)
     decided, undecided = session.exec(select(Review).where(Review.task_id == task.id)
                                       .order_by(Review.annotation_id)).all()
     reviews.decide_review(session, actor=reviewer, review_id=decided.id, result="accepted")
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
     session.refresh(first)
     session.refresh(second)
     assert (first.status, second.status) == (AnnotationStatus.accepted,
                                              AnnotationStatus.submitted)
     waiting = [a.id for a in annotations.awaiting_review(session, actor=admin)]
     assert waiting == [target.id, second.id]
-    (event,) = session.exec(select(AuditEvent).where(AuditEvent.action == "annotation.status",
-                                                     AuditEvent.entity_id == second.id)).all()
+    started, event = session.exec(select(AuditEvent).where(
+        AuditEvent.action == "annotation.status", AuditEvent.entity_id == second.id)
+        .order_by(AuditEvent.id)).all()
+    assert started.details["status"] == {"before": "submitted", "after": "in_review"}
     assert (event.actor_id, event.details["status"], event.details["task_id"]) == (
         admin.id, {"before": "in_review", "after": "submitted"}, task.id)
     # reopened and restarted, the undecided review goes on; the decided one stays decided
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
     session.refresh(second)
     assert second.status == AnnotationStatus.in_review
-    assert reviews.undecided_reviews(session, task=session.get(Task, task.id)) == [undecided]
+    assert review_steps.undecided_reviews(session, task=session.get(Task, task.id)) == [undecided]
     reviews.decide_review(session, actor=reviewer, review_id=undecided.id, result="rejected",
                           comment="redo")
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
 
 
 def test_a_cancelled_review_task_whose_work_moved_on_is_not_reopened(session, saved,
                                                                        make_user) -> None:
     admin, ann, reviewer, other, target = saved
     task = review_task(session, admin, reviewer, [target.id])
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
     elsewhere = review_task(session, admin, other, [target.id])
     reviews.decide_review(session, actor=other, review_id=_review(session, elsewhere).id,
                           result="accepted")
-    tasks.set_status(session, actor=other, task_id=elsewhere.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=other, task_id=elsewhere.id, status=TaskStatus.done)
     with pytest.raises(Conflict, match="awaiting review") as refused:
-        tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+        transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
     assert refused.value.extra["annotation_ids"] == [target.id]
     assert session.get(Task, task.id).status == TaskStatus.cancelled
 
@@ -299,17 +305,38 @@ def test_a_correction_cannot_be_locked_while_the_reviewer_edits_it(session, save
         review_task(session, admin, other, [copy.id], start=False)
     revisions.save_mask(session, actor=reviewer, annotation_id=copy.id, mask=blob(size=3))
     # cancelling the reviewer's task submits the copy too: a decided correction is not lost
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
     session.refresh(copy)
     assert copy.status == AnnotationStatus.submitted
     events = session.exec(select(AuditEvent).where(AuditEvent.action == "annotation.status",
                                                    AuditEvent.entity_id == copy.id)).all()
     assert [e.details["status"] for e in events] == [{"before": "draft", "after": "submitted"}]
     # restarted, the reviewer may edit it again: a draft until the task is over
-    tasks.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.in_progress)
     session.refresh(copy)
     assert copy.status == AnnotationStatus.draft
-    tasks.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=reviewer, task_id=task.id, status=TaskStatus.done)
     check = review_task(session, admin, other, [copy.id])
     assert _review(session, check).annotation_id == copy.id
+
+
+def test_review_steps_change_annotations_like_every_other_status_change(session, saved) -> None:
+    """Opening and deciding a review bump the annotation's version and leave an
+    `annotation.status` event, as every status change does (both were written inline
+    without them, so a concurrent edit could pass unseen and the trail had holes)."""
+    admin, _, reviewer, _, target = saved
+    version = target.row_version
+    task = review_task(session, admin, reviewer, [target.id])
+    session.refresh(target)
+    assert (target.status, target.row_version) == (AnnotationStatus.in_review, version + 1)
+    review = _review(session, task)
+    reviews.decide_review(session, actor=reviewer, review_id=review.id, result="accepted")
+    session.refresh(target)
+    assert (target.status, target.row_version) == (AnnotationStatus.accepted, version + 2)
+    trail = session.exec(select(AuditEvent).where(
+        AuditEvent.action == "annotation.status", AuditEvent.entity_id == target.id)
+        .order_by(AuditEvent.id)).all()
+    assert [(e.actor_id, e.details["status"], e.details["task_id"]) for e in trail] == [
+        (reviewer.id, {"before": "submitted", "after": "in_review"}, task.id),
+        (reviewer.id, {"before": "in_review", "after": "accepted"}, task.id)]

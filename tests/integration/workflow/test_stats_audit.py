@@ -11,8 +11,10 @@ from sqlmodel import Session, select
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, Review
 from labelstack.db.types import utcnow
-from labelstack.services import audit_log, reviews, revisions, stats, tasks
+from labelstack.services import audit_log, stats
+from labelstack.services.annotations import reviews, revisions
 from labelstack.services.errors import InvalidInput
+from labelstack.services.workflow import transitions
 from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
@@ -35,14 +37,14 @@ def worked(session: Session, make_user):
     revisions.save_mask(session, actor=ann, annotation_id=first.id, mask=blob(size=3),
                         time_spent=5)
     revisions.save_mask(session, actor=ann, annotation_id=second.id, mask=blob(), time_spent=15)
-    tasks.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
     check = review_task(session, admin, reviewer, [first.id, second.id])
     found = session.exec(select(Review).where(Review.task_id == check.id)
                          .order_by(Review.annotation_id)).all()
     reviews.decide_review(session, actor=reviewer, review_id=found[0].id, result="accepted")
     reviews.decide_review(session, actor=reviewer, review_id=found[1].id, result="rejected",
                           comment="redo")
-    tasks.set_status(session, actor=reviewer, task_id=check.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=reviewer, task_id=check.id, status=TaskStatus.done)
     return admin, ann, reviewer, first, second
 
 
@@ -63,7 +65,8 @@ def test_audit_events_filters_and_paging(client: TestClient, worked, token_for) 
     one = client.get(url, params={"entity_type": "annotation", "entity_id": first.id},
                      headers=headers).json()
     assert [e["action"] for e in one["items"]] == ["annotation.create", "annotation.save",
-                                                   "annotation.save"]
+                                                   "annotation.save", "annotation.status",
+                                                   "annotation.status"]
     everything = client.get(url, headers=headers).json()
     page = client.get(url, params={"limit": 2, "offset": 1}, headers=headers).json()
     assert page["total"] == everything["total"]
@@ -142,11 +145,11 @@ def test_statistics_take_naive_bounds_as_utc(client: TestClient, worked, token_f
 def test_reopening_a_task_keeps_the_work_done_in_the_statistics(session: Session, worked) -> None:
     admin, ann, reviewer, first, _ = worked
     check = session.exec(select(Review).where(Review.annotation_id == first.id)).one().task_id
-    tasks.set_status(session, actor=admin, task_id=check, status=TaskStatus.open)
+    transitions.set_status(session, actor=admin, task_id=check, status=TaskStatus.open)
     assert dict(stats.user_stats(session, actor=admin, user_id=reviewer.id).total.tasks_done) \
         == {"review": 1}
-    tasks.set_status(session, actor=reviewer, task_id=check, status=TaskStatus.in_progress)
-    tasks.set_status(session, actor=reviewer, task_id=check, status=TaskStatus.done)
+    transitions.set_status(session, actor=reviewer, task_id=check, status=TaskStatus.in_progress)
+    transitions.set_status(session, actor=reviewer, task_id=check, status=TaskStatus.done)
     again = stats.user_stats(session, actor=admin, user_id=reviewer.id)
     assert dict(again.total.tasks_done) == {"review": 2}  # each finish is work done
     assert dict(stats.my_stats(session, actor=ann).total.tasks_done) == {"annotation": 1}

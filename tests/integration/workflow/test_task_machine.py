@@ -23,11 +23,13 @@ from sqlmodel import Session, SQLModel, col, func, select
 from labelstack.db.enums import ReviewResult, TaskStatus, TaskType
 from labelstack.db.models import Annotation, AuditEvent, Review, Task, TaskItem, User
 from labelstack.db.session import make_engine
-from labelstack.services import annotations, reviews, revisions, task_edits, tasks
+from labelstack.services.annotations import review_steps, reviews, revisions, versions
 from labelstack.services.errors import ServiceError
-from labelstack.services.task_edits import BulkTaskUpdate, TaskChanges, TaskUpdate
-from labelstack.services.task_rules import ACTIVE, FLOW, ROLE_FOR_TYPE
-from labelstack.services.tasks import TaskCreate
+from labelstack.services.tasks import edits as task_edits
+from labelstack.services.tasks.edits import BulkTaskUpdate, TaskChanges, TaskUpdate
+from labelstack.services.tasks.rules import ACTIVE, FLOW, ROLE_FOR_TYPE
+from labelstack.services.workflow import transitions
+from labelstack.services.workflow.transitions import TaskCreate
 from tests.integration.workflow import task_helpers as h
 
 S = TaskStatus
@@ -104,7 +106,7 @@ class TaskMachine(RuleBasedStateMachine):
                           assignee_id=self.users[assignee].id if assignee else None)
 
         def action(s: Session) -> None:
-            self.task_ids.append(tasks.create_task(s, actor=self.users[actor], data=data).id)
+            self.task_ids.append(transitions.create_task(s, actor=self.users[actor], data=data).id)
         self._do(action)
 
     @rule(kind=st.sampled_from([TaskType.annotation, TaskType.review, TaskType.label]),
@@ -118,7 +120,7 @@ class TaskMachine(RuleBasedStateMachine):
     @rule(data=st.data(), actor=st.sampled_from(USERS), new=st.sampled_from(list(S)))
     def status(self, data: st.DataObject, actor: str, new: S) -> None:
         task_id = data.draw(st.sampled_from(self.task_ids))
-        self._do(lambda s: tasks.set_status(s, actor=self.users[actor], task_id=task_id,
+        self._do(lambda s: transitions.set_status(s, actor=self.users[actor], task_id=task_id,
                                             status=new))
 
     @precondition(lambda self: self.task_ids)
@@ -134,7 +136,7 @@ class TaskMachine(RuleBasedStateMachine):
     @rule(data=st.data(), actor=st.sampled_from(USERS))
     def take(self, data: st.DataObject, actor: str) -> None:
         task_id = data.draw(st.sampled_from(self.task_ids))
-        self._do(lambda s: tasks.take_task(s, actor=self.users[actor], task_id=task_id))
+        self._do(lambda s: transitions.take_task(s, actor=self.users[actor], task_id=task_id))
 
     @precondition(lambda self: len(self.task_ids) > 1)
     @rule(data=st.data(), assignee=st.sampled_from([None, "ann1", "rev"]))
@@ -182,7 +184,7 @@ class TaskMachine(RuleBasedStateMachine):
             return
         actor = self.users["admin"] if move == S.open \
             else next(u for u in self.users.values() if u.id == assignee)
-        self._do(lambda s: tasks.set_status(s, actor=actor, task_id=task_id, status=move))
+        self._do(lambda s: transitions.set_status(s, actor=actor, task_id=task_id, status=move))
 
     @precondition(lambda self: self.task_ids)
     @rule(data=st.data(), other=st.booleans())
@@ -191,7 +193,7 @@ class TaskMachine(RuleBasedStateMachine):
         role, reopened."""
         task_id = data.draw(st.sampled_from(self.task_ids))
         admin = self.users["admin"]
-        self._do(lambda s: tasks.set_status(s, actor=admin, task_id=task_id,
+        self._do(lambda s: transitions.set_status(s, actor=admin, task_id=task_id,
                                             status=S.cancelled))
         with self._session() as s:
             task = s.get(Task, task_id)
@@ -200,7 +202,7 @@ class TaskMachine(RuleBasedStateMachine):
             now = "ann2" if task.assignee_id == self.users["ann1"].id else "ann1"
         change = TaskUpdate(assignee_id=self.users[now].id)
         self._do(lambda s: task_edits.update_task(s, actor=admin, task_id=task_id, data=change))
-        self._do(lambda s: tasks.set_status(s, actor=admin, task_id=task_id, status=S.open))
+        self._do(lambda s: transitions.set_status(s, actor=admin, task_id=task_id, status=S.open))
 
     @precondition(lambda self: self.task_ids)
     @rule(data=st.data(), result=st.sampled_from(list(ReviewResult)))
@@ -212,9 +214,9 @@ class TaskMachine(RuleBasedStateMachine):
             if task.status != S.in_progress:
                 return
             actor = s.get(User, task.assignee_id)
-            drafts = [a.id for a in annotations.unsaved_annotations(s, task=task)
+            drafts = [a.id for a in versions.unsaved_annotations(s, task=task)
                       if a.author_id == actor.id]
-            undecided = [r.id for r in reviews.undecided_reviews(s, task=task)]
+            undecided = [r.id for r in review_steps.undecided_reviews(s, task=task)]
         for annotation_id in drafts:
             self._do(lambda s, i=annotation_id: revisions.save_mask(
                 s, actor=actor, annotation_id=i, mask=np.ones(SHAPE, dtype=bool)))
@@ -300,20 +302,20 @@ def _finish_by_assignee(engine, task_id: int, *, admin: int) -> None:  # noqa: A
     with session() as s:
         assignee = s.get(User, assignee_id)
         if s.get(Task, task_id).status == S.open:
-            tasks.set_status(s, actor=assignee, task_id=task_id, status=S.in_progress)
+            transitions.set_status(s, actor=assignee, task_id=task_id, status=S.in_progress)
     with session() as s:
         task = s.get(Task, task_id)
         if task.type == TaskType.annotation:
-            for left in annotations.unsaved_annotations(s, task=task):
+            for left in versions.unsaved_annotations(s, task=task):
                 assert left.author_id == assignee.id, (
                     f"task {task_id}: annotation {left.id} of someone else blocks finishing")
                 revisions.save_mask(s, actor=assignee, annotation_id=left.id,
                                     mask=np.ones(SHAPE, dtype=bool))
         if task.type == TaskType.review:
-            for review in reviews.undecided_reviews(s, task=task):
+            for review in review_steps.undecided_reviews(s, task=task):
                 reviews.decide_review(s, actor=assignee, review_id=review.id, result="accepted")
     with session() as s:
-        tasks.set_status(s, actor=assignee, task_id=task_id, status=S.done)
+        transitions.set_status(s, actor=assignee, task_id=task_id, status=S.done)
 
 
 TaskMachine.TestCase.settings = settings(

@@ -20,9 +20,10 @@ from sqlmodel import Session
 from labelstack import api
 from labelstack.db.enums import TaskStatus, TaskType
 from labelstack.db.models import User
-from labelstack.services import auth, tasks
+from labelstack.services.accounts import auth
 from labelstack.services.security import hash_password
-from labelstack.services.tasks import TaskCreate
+from labelstack.services.workflow import transitions
+from labelstack.services.workflow.transitions import TaskCreate
 from tests.integration.workflow import task_helpers as h
 
 ROLES = ["admin", "annotator", "reviewer"]
@@ -107,12 +108,12 @@ def _world(session: Session) -> tuple[dict[str, int], dict[str, dict[str, str]]]
     work = h.annotation(session, h.assignment(session, spare.id, s3).id, users["other"].id)
 
     def task(task_type: TaskType, assignee: User | None, **items: list[int]) -> int:
-        return tasks.create_task(session, actor=admin, data=TaskCreate(
+        return transitions.create_task(session, actor=admin, data=TaskCreate(
             type=task_type, name=str(task_type), assignee_id=assignee.id if assignee else None,
             **items)).id
 
     own = task(TaskType.label, users["annotator"], series_ids=[s1])
-    tasks.set_status(session, actor=users["annotator"], task_id=own,
+    transitions.set_status(session, actor=users["annotator"], task_id=own,
                      status=TaskStatus.in_progress)
     ids = {"own": own, "other": task(TaskType.label, users["other"], series_ids=[s2]),
            "free": task(TaskType.label, None, series_ids=[s3]),

@@ -12,8 +12,8 @@ from sqlmodel import select
 from labelstack.db import session as db_session
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, AuditEvent, LabelAssignment, Review, Task
-from labelstack.services import tasks
 from labelstack.services.errors import Conflict
+from labelstack.services.workflow import transitions
 from tests.integration.workflow import task_helpers as h
 
 API = "/api/v1"
@@ -359,7 +359,7 @@ def test_list_filters_sorting_and_paging(client, session, team) -> None:
 
 @pytest.mark.parametrize("how", ["stale-session", "threads"])
 def test_concurrent_changes_one_wins(session, team, how: str) -> None:
-    tid = tasks.create_task(session, actor=team["admin"], data=tasks.TaskCreate(
+    tid = transitions.create_task(session, actor=team["admin"], data=transitions.TaskCreate(
         type="label", name="t", series_ids=h.images(session), assignee_id=team["ann"].id)).id
     results: list[object] = []
     barrier = threading.Barrier(2)
@@ -371,7 +371,7 @@ def test_concurrent_changes_one_wins(session, team, how: str) -> None:
             if how == "threads":
                 barrier.wait()
             try:
-                results.append(tasks.set_status(mine, actor=team[actor_key], task_id=tid,
+                results.append(transitions.set_status(mine, actor=team[actor_key], task_id=tid,
                                                 status=target).status)
             except Conflict as exc:
                 results.append(exc)
@@ -388,7 +388,7 @@ def test_concurrent_changes_one_wins(session, team, how: str) -> None:
             held = stale.get(Task, tid)
             change(*calls[0])
             try:
-                results.append(tasks.set_status(stale, actor=team["admin"], task_id=held.id,
+                results.append(transitions.set_status(stale, actor=team["admin"], task_id=held.id,
                                                 status=TaskStatus.cancelled).status)
             except Conflict as exc:
                 results.append(exc)
@@ -404,7 +404,7 @@ def test_concurrent_changes_one_wins(session, team, how: str) -> None:
 
 
 def test_reading_dates_are_dates(session, team) -> None:
-    task = tasks.create_task(session, actor=team["admin"], data=tasks.TaskCreate(
+    task = transitions.create_task(session, actor=team["admin"], data=transitions.TaskCreate(
         type="label", name="t", series_ids=h.images(session), due_date=date(2030, 1, 2)))
     session.expire_all()
     assert session.get(Task, task.id).due_date == date(2030, 1, 2)

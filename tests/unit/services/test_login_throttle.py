@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labelstack.services.auth import LoginThrottle
+from labelstack.services.accounts.auth import LoginThrottle
 from labelstack.services.security import hash_password, normalise_roles, verify_password
 
 

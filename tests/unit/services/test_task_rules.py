@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from labelstack.db.enums import TaskStatus, TaskType
 from labelstack.services.errors import Conflict, Forbidden
-from labelstack.services.task_rules import (
+from labelstack.services.tasks.rules import (
     ACTIVE,
     FLOW,
     Who,

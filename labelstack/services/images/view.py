@@ -8,10 +8,7 @@ routes or `run.io_bound`, never inline in an async handler.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -21,41 +18,17 @@ from pydicom.dataelem import DataElement
 from sqlmodel import Session, select
 
 from labelstack.db.models import Series
-from labelstack.imaging.cache import VolumeCache
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.mpr import PLANES, display_aspect, slice_count
 from labelstack.imaging.render import render_slice
 from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
 from labelstack.services.errors import Conflict, InvalidInput, NotFound
-from labelstack.services.image_shape import content_key, instance_keys
-from labelstack.services.images import current_settings
-from labelstack.stores import StoreError, store_for
+from labelstack.services.images import runtime
+from labelstack.services.images.shape import content_key, instance_keys
+from labelstack.stores import StoreError
 
 THUMBNAIL_SIZE = 128
-_cache: VolumeCache | None = None
-_cache_lock = threading.Lock()
-
-
-def reset_cache() -> None:
-    """Forget the cache (after its pending disk writes) so the next use builds one from the
-    current settings."""
-    global _cache
-    with _cache_lock:
-        if _cache is not None:
-            _cache.flush()
-        _cache = None
-
-
-def volume_cache() -> VolumeCache:
-    global _cache
-    with _cache_lock:
-        if _cache is None:
-            settings = current_settings()
-            _cache = VolumeCache(settings.data_dir / "cache" / "volumes",
-                                 settings.volume_cache_mb << 20,
-                                 disk_max_bytes=settings.volume_disk_cache_mb << 20)
-        return _cache
 
 
 @dataclass(kw_only=True, slots=True)
@@ -87,7 +60,7 @@ def open_volume(session: Session, series_uid: str) -> Volume:
         return volume_from_datasets(_read(series, keys))
 
     try:
-        return volume_cache().get(content_key(series_uid, keys), load)
+        return runtime.volume_cache().get(content_key(series_uid, keys), load)
     except ImagingError as exc:
         raise Conflict(f"series {series_uid} cannot be displayed: {exc}") from None
 
@@ -122,7 +95,7 @@ def render(session: Session, series_uid: str, *, plane: str = "axial", index: in
 def thumbnail(session: Session, series_uid: str) -> bytes:
     """A small JPEG of the middle image, decoded from that one instance and kept on disk."""
     series, keys = _instances(session, series_uid)
-    path = _thumbnail_path(content_key(series_uid, keys))
+    path = runtime.thumbnail_path(content_key(series_uid, keys))
     if path.exists():
         return path.read_bytes()
     try:
@@ -139,20 +112,6 @@ def thumbnail(session: Session, series_uid: str) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return data
-
-
-def forget(series_uid: str, keys: list[str]) -> None:
-    """Drop the cached volume and thumbnail of this set of instances (the series left the
-    index)."""
-    key = content_key(series_uid, keys)
-    volume_cache().invalidate(key)
-    _thumbnail_path(key).unlink(missing_ok=True)
-
-
-def _thumbnail_path(key: str) -> Path:
-    """Hashed: the name never depends on what a store put into a UID."""
-    name = hashlib.sha256(key.encode()).hexdigest()[:40]
-    return current_settings().data_dir / "cache" / "thumbnails" / f"{name}.jpg"
 
 
 def metadata(session: Session, series_uid: str, index: int = 0) -> dict[str, Any]:
@@ -181,7 +140,7 @@ def _instances(session: Session, series_uid: str) -> tuple[Series, list[str]]:
 
 def _read(series: Series, keys: list[str]) -> list[Dataset]:
     try:
-        return store_for(current_settings(), series.store).read(keys)
+        return runtime.store(series.store).read(keys)
     except StoreError as exc:
         raise Conflict(str(exc)) from None
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from labelstack.db.enums import AuditAction
 from labelstack.db.models import ApiToken, User
 from labelstack.db.types import utcnow
 from labelstack.services import audit
@@ -83,7 +84,7 @@ def issue_token(session: Session, user: User, name: str = "api") -> str:
     token, digest = new_token()
     session.add(ApiToken(user_id=user.id, token_hash=digest, name=name,
                          expires_at=utcnow() + TOKEN_LIFETIME))
-    audit.record(session, actor=user, action="token.issue", entity_type="user", entity_id=user.id)
+    audit.record(session, actor=user, action=AuditAction.token_issue, entity_type="user", entity_id=user.id)
     session.commit()
     return token
 
@@ -104,7 +105,7 @@ def revoke_token(session: Session, token: str) -> None:
         row.revoked = True
         session.add(row)
         user = session.get(User, row.user_id)
-        audit.record(session, actor=user, action="token.revoke", entity_type="user",
+        audit.record(session, actor=user, action=AuditAction.token_revoke, entity_type="user",
                      entity_id=row.user_id, details={"token_id": row.id, "reason": "logout"})
         session.commit()
 
@@ -118,6 +119,6 @@ def revoke_all_tokens(session: Session, *, actor: User | None, user: User, reaso
         row.revoked = True
         session.add(row)
     if rows:
-        audit.record(session, actor=actor, action="token.revoke", entity_type="user",
+        audit.record(session, actor=actor, action=AuditAction.token_revoke, entity_type="user",
                      entity_id=user.id, details={"tokens": len(rows), "reason": reason})
     return len(rows)

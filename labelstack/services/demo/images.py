@@ -14,8 +14,9 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, CTImageStorage, ExplicitVRLi
 from sqlmodel import Session
 
 from labelstack.config import Settings
-from labelstack.services.image_sources import sources_from_paths
-from labelstack.services.images import ImportReport, configure, import_dicom
+from labelstack.services.images.importing import ImportReport, import_dicom
+from labelstack.services.images.runtime import configure
+from labelstack.services.images.sources import sources_from_paths
 from labelstack.stores import store_for
 
 DEMO_FILES = ("MR_small.dcm", "RG3_J2KR.dcm", "examples_ybr_color.dcm")

@@ -8,13 +8,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
+from labelstack.db.enums import AuditAction, Priority, Role, TaskStatus, TaskType
 from labelstack.db.models import Task, User
-from labelstack.services import task_items
-from labelstack.services import task_rules as rules
 from labelstack.services.errors import InvalidInput, NotFound
 from labelstack.services.security import require_role
-from labelstack.services.tasks import check_assignee, expect_version, get_task, save_task
+from labelstack.services.tasks import items as task_items
+from labelstack.services.tasks import rules
+from labelstack.services.tasks.records import check_assignee, expect_version, get_task, save_task
 
 
 class TaskChanges(BaseModel):
@@ -43,7 +43,7 @@ def update_task(session: Session, *, actor: User, task_id: int, data: TaskUpdate
     expected = expect_version(task, data.row_version)
     changes = _apply(session, task, data)
     if changes:  # re-sending the current values is not a change and leaves no event
-        save_task(session, task, expected, actor=actor, action="task.update", details=changes)
+        save_task(session, task, expected, actor=actor, action=AuditAction.task_update, details=changes)
     return task
 
 
@@ -61,7 +61,7 @@ def bulk_update_tasks(session: Session, *, actor: User, data: BulkTaskUpdate) ->
             expected = task.row_version
             changes = _apply(session, task, data.changes)
             if changes:
-                save_task(session, task, expected, actor=actor, action="task.update",
+                save_task(session, task, expected, actor=actor, action=AuditAction.task_update,
                       details=changes, commit=False)
     except Exception:
         session.rollback()

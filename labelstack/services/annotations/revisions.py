@@ -24,12 +24,14 @@ from labelstack.annotation.codec import (
     mask_from_npy,
     shape_to_text,
 )
-from labelstack.db.enums import AnnotationStatus, TaskType
+from labelstack.db.enums import AnnotationStatus, AuditAction, TaskType
 from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem, User
 from labelstack.db.types import utcnow
-from labelstack.services import annotations, audit, tasks
+from labelstack.services import audit
+from labelstack.services.annotations import reads as annotations
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.races import lost_race_is_conflict
+from labelstack.services.tasks import records as tasks
 
 # Active time a single save may claim: longer gaps are idle time, not work.
 MAX_SECONDS_PER_SAVE = 4 * 3600.0
@@ -97,7 +99,7 @@ def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.nda
         revision = _append(session, annotation, expected=expected, author=actor, mask=mask,
                            digest=digest, seconds=seconds, status=after)
         _account(session, task=task, annotation=annotation, seconds=seconds)
-        audit.record(session, actor=actor, action="annotation.save", entity_type="annotation",
+        audit.record(session, actor=actor, action=AuditAction.annotation_save, entity_type="annotation",
                      entity_id=annotation.id, details={
                          "sequence": revision.sequence, "time_spent": seconds,
                          "content_hash": digest, "task_id": task.id,

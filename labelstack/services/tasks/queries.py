@@ -14,8 +14,8 @@ from labelstack.db.models import Task, User
 from labelstack.db.queries import escape_like
 from labelstack.services.errors import InvalidInput
 from labelstack.services.security import has_role
-from labelstack.services.task_items import Progress, progress_of
-from labelstack.services.tasks import active_task_types_for
+from labelstack.services.tasks.items import Progress, progress_of
+from labelstack.services.tasks.records import active_task_types_for
 
 _PRIORITY_RANK = sa.case({p.value: rank for rank, p in enumerate(Priority)},
                          value=col(Task.priority), else_=-1)

@@ -11,10 +11,11 @@ from sqlmodel import Session
 
 from labelstack.db.enums import TaskStatus, TaskType
 from labelstack.db.models import Task, User
-from labelstack.services import labels, task_items
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
-from labelstack.services.labels import AssignResult
-from labelstack.services.tasks import get_task, require_task_actor
+from labelstack.services.labels import catalog as labels
+from labelstack.services.labels.catalog import AssignResult
+from labelstack.services.tasks import items as task_items
+from labelstack.services.tasks.records import get_task, require_task_actor
 
 
 class TaskLabelAdd(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydicom import Dataset, dcmread
@@ -16,46 +16,23 @@ from pydicom.errors import InvalidDicomError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from labelstack.config import Settings, load_settings
-from labelstack.db.enums import Role
+from labelstack.db.enums import AuditAction, Role
 from labelstack.db.models import Instance, Series, Study, User
 from labelstack.imaging.decode import check_decodable
 from labelstack.imaging.errors import ImagingError
 from labelstack.services import audit
-from labelstack.services.errors import Conflict, NotFound, TooLarge
-from labelstack.services.image_index import (
-    SeriesPage,
-    SeriesRow,
-    SyncReport,
-    search_series,
-    sync_index,
+from labelstack.services.errors import TooLarge
+from labelstack.services.images import runtime
+from labelstack.services.images.index import (
     upsert_entry,
 )
-from labelstack.services.image_shape import refresh_shape, uid_summary
-from labelstack.services.image_sources import Source
+from labelstack.services.images.shape import refresh_shape, uid_summary
+from labelstack.services.images.sources import Source
 from labelstack.services.security import require_role
-from labelstack.stores import ImageStore, IndexEntry, StoreError, check_uid, store_for
+from labelstack.stores import ImageStore, IndexEntry, StoreError, check_uid
 
 Status = Literal["stored", "present", "rejected"]
 COMMIT_EVERY = 64
-_settings: Settings | None = None
-
-
-def configure(settings: Settings | None) -> None:
-    """Called at start: the stores and the volume cache follow these settings (None: the
-    environment's, read on next use)."""
-    global _settings
-    _settings = settings
-    from labelstack.services import image_view
-
-    image_view.reset_cache()
-
-
-def current_settings() -> Settings:
-    global _settings
-    if _settings is None:
-        _settings = load_settings()
-    return _settings
 
 
 @dataclass(kw_only=True, slots=True)
@@ -89,7 +66,7 @@ def import_dicom(session: Session, *, actor: User | None, sources: Iterable[Sour
     """
     if actor is not None:
         require_role(actor, Role.admin)
-    store = store or store_for(current_settings())
+    store = store or runtime.store()
     report = ImportReport(store=store.name)
     for source in sources:
         report.items.append(_import_one(session, store, source))
@@ -99,7 +76,7 @@ def import_dicom(session: Session, *, actor: User | None, sources: Iterable[Sour
     for series in session.exec(select(Series).where(col(Series.series_uid).in_(set(stored)))).all():
         if series.store == store.name:
             refresh_shape(session, series, store)
-    audit.record(session, actor=actor, action="images.import", entity_type="series",
+    audit.record(session, actor=actor, action=AuditAction.images_import, entity_type="series",
                  entity_id=None, details={"store": store.name, **report.summary,
                                           "series": uid_summary(stored)})
     session.commit()
@@ -110,7 +87,7 @@ def check_upload_size(size: int) -> None:
     """Refuse (413) an upload once its bytes, counted so far or in total, pass
     LABELSTACK_MAX_UPLOAD_MB: uploads are spooled to disk and imported file by file, and this
     bounds how much one request may make the server hold."""
-    limit_mb = current_settings().max_upload_mb
+    limit_mb = runtime.current_settings().max_upload_mb
     if size > limit_mb * 2**20:
         raise TooLarge(f"upload too large: more than the {limit_mb} MB limit for one upload "
                        "(LABELSTACK_MAX_UPLOAD_MB); send fewer or smaller files",
@@ -201,33 +178,3 @@ def series_study_uid(session: Session, series: Series) -> str:
     return study.study_uid if study else ""
 
 
-def search(session: Session, *, actor: User, **filters: object) -> SeriesPage:
-    """The Images page and `GET /series`: admins see the whole index."""
-    require_role(actor, Role.admin)
-    return search_series(session, **filters)  # type: ignore[arg-type]
-
-
-def sync_from_dicomweb(session: Session, *, actor: User | None, full: bool = False) -> SyncReport:
-    """Index what the DICOMweb server holds (incremental unless `full`)."""
-    if actor is not None:
-        require_role(actor, Role.admin)
-    try:
-        report = sync_index(session, store_for(current_settings(), "dicomweb"), full=full)
-    except StoreError as exc:
-        raise Conflict(str(exc)) from None
-    details = {k: v for k, v in asdict(report).items() if not isinstance(v, list)}
-    details.update({name: uid_summary(getattr(report, name))
-                    for name in ("updated", "removed", "kept")},
-                   skipped={"count": len(report.skipped), "reasons": report.skipped[:20]})
-    audit.record(session, actor=actor, action="images.sync", entity_type="series",
-                 entity_id=None, details=details)
-    session.commit()
-    return report
-
-
-def get_series(session: Session, series_uid: str) -> SeriesRow:
-    row = session.exec(select(Series, Study).join(Study, col(Series.study_id) == col(Study.id))
-                       .where(Series.series_uid == series_uid)).first()
-    if row is None:
-        raise NotFound(f"no series {series_uid} in the index")
-    return SeriesRow.of(*row)

@@ -11,10 +11,14 @@ from sqlmodel import Session, col, select
 from labelstack.config import Settings
 from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
 from labelstack.db.models import LabelAssignment, Series, Task, User
-from labelstack.services import labels, tasks, users
-from labelstack.services.demo_images import seed_demo_images
-from labelstack.services.labels import AssignmentCreate, LabelCreate
-from labelstack.services.tasks import TaskCreate
+from labelstack.services.accounts import users
+from labelstack.services.annotations import reads as annotations
+from labelstack.services.annotations import revisions
+from labelstack.services.demo.images import seed_demo_images
+from labelstack.services.labels import catalog as labels
+from labelstack.services.labels.catalog import AssignmentCreate, LabelCreate
+from labelstack.services.workflow import transitions
+from labelstack.services.workflow.transitions import TaskCreate
 
 DEMO_USERS = (
     (Role.admin, "admin@demo.labelstack.org", "demo-admin", "Ada Admin"),
@@ -71,7 +75,7 @@ def seed_demo_workflow(session: Session) -> None:
                 if (by_name[label].id, s.id) in pairs]
 
     def create(**fields) -> Task:  # noqa: ANN003
-        return tasks.create_task(session, actor=admin, data=TaskCreate(**fields))
+        return transitions.create_task(session, actor=admin, data=TaskCreate(**fields))
 
     create(type=TaskType.label, name="Demo: check the labels of the volumes",
            description="Add any label the CT and MR volumes are missing.",
@@ -91,14 +95,12 @@ def seed_demo_workflow(session: Session) -> None:
 def _seed_review(session: Session, *, admin: User, annotator: User, reviewer: User,
                  ids: list[int]) -> None:
     """A finished annotation task whose work now waits in the reviewer's open review task."""
-    from labelstack.services import annotations, revisions
-
     if not ids:
         return
-    work = tasks.create_task(session, actor=admin, data=TaskCreate(
+    work = transitions.create_task(session, actor=admin, data=TaskCreate(
         type=TaskType.annotation, name="Demo: lesion outline (done)", assignee_id=annotator.id,
         label_assignment_ids=ids))
-    tasks.set_status(session, actor=annotator, task_id=work.id, status=TaskStatus.in_progress)
+    transitions.set_status(session, actor=annotator, task_id=work.id, status=TaskStatus.in_progress)
     drawn = annotations.list_annotations(session, actor=admin, task_id=work.id)
     for annotation in drawn:
         mask = np.zeros(annotations.expected_shape(session, annotation), dtype=bool)
@@ -106,8 +108,8 @@ def _seed_review(session: Session, *, admin: User, annotator: User, reviewer: Us
         mask[z // 3: max(z // 3 + 1, 2 * z // 3), y // 3: 2 * y // 3, x // 3: x // 2] = True
         revisions.save_mask(session, actor=annotator, annotation_id=annotation.id, mask=mask,
                             time_spent=240.0)
-    tasks.set_status(session, actor=annotator, task_id=work.id, status=TaskStatus.done)
-    tasks.create_task(session, actor=admin, data=TaskCreate(
+    transitions.set_status(session, actor=annotator, task_id=work.id, status=TaskStatus.done)
+    transitions.create_task(session, actor=admin, data=TaskCreate(
         type=TaskType.review, name="Demo: review the lesion outline", assignee_id=reviewer.id,
         priority=Priority.high, due_date=date.today() + timedelta(days=2),
         annotation_ids=[a.id for a in drawn]))

@@ -8,9 +8,10 @@ from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from labelstack.db.enums import Role
+from labelstack.db.enums import AuditAction, Role
 from labelstack.db.models import User
-from labelstack.services import audit, auth
+from labelstack.services import audit
+from labelstack.services.accounts import auth
 from labelstack.services.errors import Conflict, NotFound
 from labelstack.services.security import hash_password, normalise_roles, require_role
 
@@ -50,7 +51,7 @@ def create_user(session: Session, *, actor: User | None, data: UserCreate) -> Us
     except IntegrityError:
         session.rollback()
         raise Conflict(f"a user with e-mail {email} already exists") from None
-    audit.record(session, actor=actor, action="user.create", entity_type="user",
+    audit.record(session, actor=actor, action=AuditAction.user_create, entity_type="user",
                  entity_id=user.id, details={"email": email, "roles": user.roles})
     session.commit()
     session.refresh(user)
@@ -82,7 +83,7 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserUpdate
     if not changes:
         return user
     session.add(user)
-    audit.record(session, actor=actor, action="user.update", entity_type="user",
+    audit.record(session, actor=actor, action=AuditAction.user_update, entity_type="user",
                  entity_id=user.id, details=changes)
     session.commit()
     session.refresh(user)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from labelstack.db.models import Annotation, AnnotationRevision, LabelAssignment, Review, User
-from labelstack.services import annotations
+from labelstack.services.annotations import reads as annotations
 from labelstack.services.errors import get_or_not_found
 
 

@@ -36,11 +36,10 @@ from labelstack.db.models import (
     TaskItem,
     User,
 )
-from labelstack.services import audit
 from labelstack.services.errors import Conflict, Forbidden, NotFound, get_or_not_found
-from labelstack.services.image_index import series_titles
+from labelstack.services.images.index import series_titles
 from labelstack.services.security import has_role
-from labelstack.services.task_rules import ACTIVE
+from labelstack.services.tasks.rules import ACTIVE
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,64 +60,6 @@ class AnnotationSummary:
     def title(self) -> str:
         """For messages, e.g. "Lung on CT · Chest · Phantom DEMO-CT-01"."""
         return f"{self.label} on {self.image}"
-
-
-def create_annotations_for_task(session: Session, *, task: Task, actor: User) -> list[Annotation]:
-    """Give the assignee of a starting annotation task one new version per label to draw.
-
-    Items are label assignments, or images (then every label assigned to the
-    image). Calling it again (task restarted, labels added inside the task)
-    only adds what is missing. A task re-assigned after a cancel still holds
-    the former assignee's drafts, which the new one may not save: those stay
-    as they are (history) and the new assignee gets the next version instead.
-    Work the former assignee saved stays the task's work. The caller commits.
-    """
-    if task.type != TaskType.annotation:
-        raise Conflict(f"task {task.id} is a {task.type} task, not an annotation task")
-    if task.assignee_id is None:
-        raise Conflict(f"task {task.id} has no assignee to author its annotations")
-    current = {a.label_assignment_id: a for a in session.exec(
-        select(Annotation).where(Annotation.task_id == task.id)
-        .order_by(col(Annotation.version))).all()}
-    created = []
-    for assignment_id in _task_assignment_ids(session, task):
-        here = current.get(assignment_id)
-        if here is None or (here.status == AnnotationStatus.draft
-                            and here.author_id != task.assignee_id):
-            current[assignment_id] = new_version(
-                session, actor=actor, label_assignment_id=assignment_id,
-                author_id=task.assignee_id, task_id=task.id)
-            created.append(current[assignment_id])
-    return created
-
-
-def unsaved_annotations(session: Session, *, task: Task) -> list[Annotation]:
-    """The task's current annotations without any revision: finishing the task needs none
-    left. A draft superseded by a newer version in the same task (see above) is history."""
-    saved = select(AnnotationRevision.annotation_id)
-    newer = sa.alias(Annotation.__table__, "newer")
-    superseded = sa.exists().where(newer.c.task_id == Annotation.task_id,
-                                   newer.c.label_assignment_id == Annotation.label_assignment_id,
-                                   newer.c.version > Annotation.version)
-    query = select(Annotation).where(Annotation.task_id == task.id,
-                                     col(Annotation.id).not_in(saved), ~superseded)
-    return list(session.exec(query.order_by(Annotation.id)).all())
-
-
-def new_version(session: Session, *, actor: User, label_assignment_id: int, author_id: int,
-                task_id: int, status: AnnotationStatus = AnnotationStatus.draft) -> Annotation:
-    """Add the next version of a label assignment's annotation (flushed, not committed)."""
-    latest = session.exec(select(sa.func.max(Annotation.version))
-                          .where(Annotation.label_assignment_id == label_assignment_id)).one()
-    annotation = Annotation(label_assignment_id=label_assignment_id, version=(latest or 0) + 1,
-                            author_id=author_id, task_id=task_id, status=status)
-    session.add(annotation)
-    session.flush()
-    audit.record(session, actor=actor, action="annotation.create", entity_type="annotation",
-                 entity_id=annotation.id,
-                 details={"label_assignment_id": label_assignment_id, "version": annotation.version,
-                          "author_id": author_id, "task_id": task_id})
-    return annotation
 
 
 def get_annotation(session: Session, annotation_id: int) -> Annotation:
@@ -243,15 +184,3 @@ def _summaries(session: Session, *where: sa.ColumnElement[bool]) -> list[Annotat
             for a, pair, label, author in rows if a.id is not None]
 
 
-def _task_assignment_ids(session: Session, task: Task) -> list[int]:
-    items = session.exec(select(TaskItem).where(TaskItem.task_id == task.id)
-                         .order_by(TaskItem.position)).all()
-    ids: list[int] = []
-    for item in items:
-        if item.label_assignment_id is not None:
-            ids.append(item.label_assignment_id)
-        elif item.series_id is not None:
-            ids.extend(session.exec(select(LabelAssignment.id)
-                                    .where(LabelAssignment.series_id == item.series_id)
-                                    .order_by(LabelAssignment.id)).all())
-    return list(dict.fromkeys(ids))

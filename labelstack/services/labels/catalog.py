@@ -14,12 +14,13 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from labelstack.db.enums import Role
+from labelstack.db.enums import AuditAction, Role
 from labelstack.db.models import Annotation, Label, LabelAssignment, Series, Task, TaskItem, User
-from labelstack.services import audit, task_items
+from labelstack.services import audit
 from labelstack.services.errors import Conflict, Forbidden, NotFound, get_or_not_found
 from labelstack.services.security import has_role, require_role
-from labelstack.services.tasks import get_task, require_task_reader
+from labelstack.services.tasks import items as task_items
+from labelstack.services.tasks.records import get_task, require_task_reader
 
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 
@@ -61,7 +62,7 @@ def create_label(session: Session, *, actor: User, data: LabelCreate) -> Label:
     label = Label(name=data.name, color=data.color.lower(), description=data.description)
     session.add(label)
     _flush(session, f"a label named {data.name!r} already exists")
-    audit.record(session, actor=actor, action="label.create", entity_type="label",
+    audit.record(session, actor=actor, action=AuditAction.label_create, entity_type="label",
                  entity_id=label.id, details=data.model_dump())
     session.commit()
     return label
@@ -81,7 +82,7 @@ def update_label(session: Session, *, actor: User, label_id: int, data: LabelUpd
     if changes:
         session.add(label)
         _flush(session, f"a label named {label.name!r} already exists")
-        audit.record(session, actor=actor, action="label.update", entity_type="label",
+        audit.record(session, actor=actor, action=AuditAction.label_update, entity_type="label",
                      entity_id=label.id, details=changes)
         session.commit()
     return label
@@ -99,7 +100,7 @@ def delete_label(session: Session, *, actor: User, label_id: int) -> None:
         session.delete(assignment)
     session.flush()
     session.delete(label)
-    audit.record(session, actor=actor, action="label.delete", entity_type="label",
+    audit.record(session, actor=actor, action=AuditAction.label_delete, entity_type="label",
                  entity_id=label.id, details={"name": label.name,
                                               "assignments_removed": len(assignments)})
     session.commit()
@@ -168,7 +169,7 @@ def add_assignments(session: Session, *, actor: User, label_id: int, series_ids:
     except IntegrityError:
         session.rollback()
         raise Conflict("someone assigned the same label at the same time; try again") from None
-    audit.record(session, actor=actor, action="label.assign", entity_type="label",
+    audit.record(session, actor=actor, action=AuditAction.label_assign, entity_type="label",
                  entity_id=label.id,
                  details={"created": [a.series_id for a in result.created],
                           "existing": [a.series_id for a in result.existing],
@@ -209,7 +210,7 @@ def remove_assignment(session: Session, *, actor: User, assignment: LabelAssignm
     """Remove one assignment (no commit); refused while annotations or tasks use it."""
     _check_removable(session, assignment, what=f"label assignment {assignment.id}")
     session.delete(assignment)
-    audit.record(session, actor=actor, action="label.unassign", entity_type="label_assignment",
+    audit.record(session, actor=actor, action=AuditAction.label_unassign, entity_type="label_assignment",
                  entity_id=assignment.id,
                  details={"label_id": assignment.label_id, "series_id": assignment.series_id,
                           "created_by_id": assignment.created_by_id})

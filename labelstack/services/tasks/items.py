@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from labelstack.db.enums import TaskType
+from labelstack.db.enums import AuditAction, TaskType
 from labelstack.db.models import (
     Annotation,
     AnnotationRevision,
@@ -29,7 +29,7 @@ from labelstack.db.models import (
 )
 from labelstack.services import audit
 from labelstack.services.errors import Conflict, InvalidInput, NotFound
-from labelstack.services.task_rules import ACTIVE
+from labelstack.services.tasks.rules import ACTIVE
 
 KIND_COLUMN = {
     TaskType.label: "series_id",
@@ -100,7 +100,7 @@ def record_assignments(session: Session, *, actor: User, task: Task, ids: Sequen
                                            .where(col(LabelAssignment.id).in_(ids))).all()}
     for label_id in dict.fromkeys(a.label_id for a in created):
         mine = [pairs[i] for i in ids if i in pairs and pairs[i].label_id == label_id]
-        audit.record(session, actor=actor, action="label.assign", entity_type="label",
+        audit.record(session, actor=actor, action=AuditAction.label_assign, entity_type="label",
                      entity_id=label_id,
                      details={"created": [a.series_id for a in mine if a.id in new],
                               "existing": [a.series_id for a in mine if a.id not in new],

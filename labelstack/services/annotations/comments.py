@@ -9,9 +9,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, select
 
-from labelstack.db.enums import Plane
+from labelstack.db.enums import AuditAction, Plane
 from labelstack.db.models import Comment, User
-from labelstack.services import annotations, audit
+from labelstack.services import audit
+from labelstack.services.annotations import reads as annotations
 
 
 class CommentCreate(BaseModel):
@@ -43,7 +44,7 @@ def add_comment(session: Session, *, actor: User, annotation_id: int,
                       slice_index=data.slice_index, x=data.x, y=data.y)
     session.add(comment)
     session.flush()
-    audit.record(session, actor=actor, action="comment.create", entity_type="comment",
+    audit.record(session, actor=actor, action=AuditAction.comment_create, entity_type="comment",
                  entity_id=comment.id, details={"annotation_id": annotation_id,
                                                 "plane": comment.plane,
                                                 "slice_index": comment.slice_index})

@@ -1,0 +1,1 @@
+"""The demo: sample images, users, labels and tasks, seeded by `labelstack demo`."""
