@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
-from labelstack.services.images import access as image_access
+from labelstack.imaging.mpr import Plane
 from labelstack.services.images import catalog as image_catalog
 from labelstack.services.images import view as image_view
 
@@ -41,37 +41,33 @@ def search_series(session: SessionDep, actor: AdminUser, patient: str | None = N
 @router.get("/{series_uid}")
 def get_series(session: SessionDep, actor: CurrentUser, series_uid: str) -> dict[str, Any]:
     """Index data plus the volume geometry (decodes the series on first use)."""
-    image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
-    row = image_catalog.get_series(session, series_uid)
-    volume = image_view.open_volume(session, series_uid)
-    return {**asdict(row), "geometry": asdict(image_view.geometry(volume))}
+    row, geometry = image_view.describe(session, actor=actor, series_uid=series_uid)
+    return {**asdict(row), "geometry": asdict(geometry)}
 
 
 @router.get("/{series_uid}/metadata")
 def get_metadata(session: SessionDep, actor: CurrentUser, series_uid: str,
                  instance: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
-    return image_view.metadata(session, series_uid, instance)
+    return image_view.metadata(session, actor=actor, series_uid=series_uid, index=instance)
 
 
 @router.get("/{series_uid}/render", response_class=Response,
             responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
 def render(session: SessionDep, actor: CurrentUser, series_uid: str,
-           plane: Literal["axial", "coronal", "sagittal"] = "axial",
+           plane: Plane = Plane.axial,
            index: Annotated[int | None, Query(ge=0, description="default: middle slice")] = None,
            ww: Annotated[float | None, Query(gt=0, description="window width")] = None,
            wl: Annotated[float | None, Query(description="window level (centre)")] = None,
            invert: Annotated[int, Query(ge=0, le=1)] = 0,
            format: Literal["png", "jpeg"] = "png") -> Response:  # noqa: A002
     """One slice at the native pixel grid; the series' default window unless ww/wl are given."""
-    image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
-    data = image_view.render(session, series_uid, plane=plane, index=index, center=wl, width=ww,
-                             invert=bool(invert), fmt=format)
+    data = image_view.render(session, actor=actor, series_uid=series_uid, plane=plane, index=index,
+                             center=wl, width=ww, invert=bool(invert), fmt=format)
     return Response(data, media_type=MEDIA[format], headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{series_uid}/thumbnail", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}})
 def thumbnail(session: SessionDep, actor: CurrentUser, series_uid: str) -> Response:
-    image_access.require_series_reader(session, actor=actor, series_uid=series_uid)
-    return Response(image_view.thumbnail(session, series_uid), media_type="image/jpeg")
+    return Response(image_view.thumbnail(session, actor=actor, series_uid=series_uid),
+                    media_type="image/jpeg")

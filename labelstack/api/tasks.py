@@ -13,13 +13,13 @@ from labelstack.api.task_schemas import StatusChange, TaskItemPublic, TaskPagePu
 from labelstack.db.models import Task
 from labelstack.services.labels import in_tasks as task_labels
 from labelstack.services.labels.in_tasks import TaskLabelAdd
-from labelstack.services.tasks import edits as task_edits
 from labelstack.services.tasks import items as task_items
 from labelstack.services.tasks import queries as task_queries
 from labelstack.services.tasks import records as tasks
-from labelstack.services.tasks.edits import BulkTaskUpdate, TaskUpdate
 from labelstack.services.tasks.queries import TaskFilter
+from labelstack.services.workflow import edits as task_edits
 from labelstack.services.workflow import transitions
+from labelstack.services.workflow.edits import BulkTaskUpdate, TaskUpdate
 from labelstack.services.workflow.transitions import TaskCreate
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])

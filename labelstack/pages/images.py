@@ -111,7 +111,8 @@ async def images_page() -> None:
         shown = view.shown
         loading(table, True)
         try:
-            page = await run.io_bound(_search, await current_actor(Role.admin), view)
+            actor = await current_actor(Role.admin)
+            page = await run.io_bound(_search, actor, view)
         except ServiceError as exc:
             loading(table, False)
             ui.notify(exc.detail, type="negative")
@@ -131,13 +132,13 @@ async def images_page() -> None:
         total.set_text(f"{page.total} series")
         loading(table, False)
         table.update()
-        await fill_thumbnails(shown)
+        await fill_thumbnails(actor, shown)
 
-    async def fill_thumbnails(shown: int) -> None:
+    async def fill_thumbnails(actor: User, shown: int) -> None:
         missing = [row for row in table.rows if row["series_uid"] not in view.thumbnails]
         for start in range(0, len(missing), THUMBNAIL_BATCH):
             batch = missing[start:start + THUMBNAIL_BATCH]
-            images_ = await run.io_bound(_thumbnails, [row["series_uid"] for row in batch])
+            images_ = await run.io_bound(_thumbnails, actor, [row["series_uid"] for row in batch])
             if shown != view.shown:
                 return  # another page, sort or filter is showing now
             if len(view.thumbnails) > 1000:
@@ -221,8 +222,8 @@ class TagsDialog:
 
     async def load(self) -> None:
         try:
-            await current_actor(Role.admin)
-            meta = await run.io_bound(_metadata, self.series_uid)
+            actor = await current_actor(Role.admin)
+            meta = await run.io_bound(_metadata, actor, self.series_uid)
         except ServiceError as exc:
             ui.notify(exc.detail, type="negative")
             return
@@ -259,13 +260,13 @@ def _search(actor: User, view: View):  # noqa: ANN202
                              limit=view.page_size, sort=view.sort, **view.filters)
 
 
-def _thumbnails(series_uids: list[str]) -> dict[str, str]:
+def _thumbnails(actor: User, series_uids: list[str]) -> dict[str, str]:
     """uid → data URL; a series that cannot be displayed gets a blank square."""
     out = {}
     with session_scope() as session:
         for uid in series_uids:
             try:
-                data = image_view.thumbnail(session, uid)
+                data = image_view.thumbnail(session, actor=actor, series_uid=uid)
             except ServiceError:
                 out[uid] = BLANK
             else:
@@ -278,6 +279,6 @@ def _sync(actor: User) -> SyncReport:
         return image_catalog.sync_from_dicomweb(session, actor=actor)
 
 
-def _metadata(series_uid: str) -> dict:
+def _metadata(actor: User, series_uid: str) -> dict:
     with session_scope() as session:
-        return image_view.metadata(session, series_uid)
+        return image_view.metadata(session, actor=actor, series_uid=series_uid)

@@ -93,7 +93,7 @@ async def my_tasks_page() -> None:
         work_area.clear()
         with work_area:
             for task in working:
-                panel = PANELS.get(TaskType(task.type))
+                panel = PANELS.get(task.type)
                 if panel is not None:
                     await panel(actor, task, on_change=refresh)
 

@@ -22,3 +22,13 @@ def lost_race_is_conflict(session: Session, conflict: Conflict) -> Iterator[None
         if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
             raise
         raise conflict from None
+
+
+def flush_or_conflict(session: Session, detail: str) -> None:
+    """Flush; a unique key another writer took meanwhile becomes Conflict(`detail`), the
+    same 409 as the check made before the write."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(detail) from None

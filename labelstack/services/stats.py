@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from labelstack.db.enums import AuditAction, Role, TaskStatus
 from labelstack.db.models import Annotation, AuditEvent, Review, Task, User
-from labelstack.services.errors import Forbidden, NotFound
+from labelstack.services.errors import Forbidden, get_or_not_found
 from labelstack.services.security import has_role, require_role
 
 
@@ -51,9 +51,7 @@ def user_stats(session: Session, *, actor: User, user_id: int, since: datetime |
     """One user's statistics: admins see anyone's, everyone else only their own."""
     if user_id != actor.id and not has_role(actor, Role.admin):
         raise Forbidden("you may see only your own statistics")
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
+    user = get_or_not_found(session, User, user_id, "user")
     return _compute(session, [user], _utc(since), _utc(until))[0]
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pydantic import BaseModel, EmailStr, Field
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from labelstack.db.enums import AuditAction, Role
 from labelstack.db.models import User
 from labelstack.services import audit
 from labelstack.services.accounts import auth
-from labelstack.services.errors import Conflict, NotFound
+from labelstack.services.errors import Conflict, get_or_not_found
+from labelstack.services.races import flush_or_conflict
 from labelstack.services.security import hash_password, normalise_roles, require_role
 
 MIN_PASSWORD_LENGTH = 8
@@ -46,11 +46,7 @@ def create_user(session: Session, *, actor: User | None, data: UserCreate) -> Us
         roles=normalise_roles(data.roles),
     )
     session.add(user)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(f"a user with e-mail {email} already exists") from None
+    flush_or_conflict(session, f"a user with e-mail {email} already exists")
     audit.record(session, actor=actor, action=AuditAction.user_create, entity_type="user",
                  entity_id=user.id, details={"email": email, "roles": user.roles})
     session.commit()
@@ -96,10 +92,7 @@ def deactivate_user(session: Session, *, actor: User, user_id: int) -> User:
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
-    return user
+    return get_or_not_found(session, User, user_id, "user")
 
 
 def active_user(session: Session, user_id: int) -> User | None:

@@ -42,7 +42,7 @@ def sync_from_dicomweb(session: Session, *, actor: User | None, full: bool = Fal
     return report
 
 
-def get_series(session: Session, series_uid: str) -> SeriesRow:
+def series_row(session: Session, series_uid: str) -> SeriesRow:
     row = session.exec(select(Series, Study).join(Study, col(Series.study_id) == col(Study.id))
                        .where(Series.series_uid == series_uid)).first()
     if row is None:

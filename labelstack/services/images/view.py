@@ -1,6 +1,6 @@
 """Looking at indexed series: the cached volume, its geometry, rendered slices, thumbnails
-and DICOM tags. Who may view a series is `image_access.require_series_reader`, which
-callers check first; what they may *change* is decided elsewhere.
+and DICOM tags. Each view takes the acting user and checks `access.require_series_reader`
+itself, so no caller can forget it; what they may *change* is decided elsewhere.
 
 Everything here blocks (store reads, decoding, encoding): call it from plain `def`
 routes or `run.io_bound`, never inline in an async handler.
@@ -17,14 +17,17 @@ from pydicom import Dataset
 from pydicom.dataelem import DataElement
 from sqlmodel import Session, select
 
-from labelstack.db.models import Series
+from labelstack.db.models import Series, User
 from labelstack.imaging.errors import ImagingError
-from labelstack.imaging.mpr import PLANES, display_aspect, slice_count
+from labelstack.imaging.mpr import PLANES, Plane, display_aspect, slice_count
 from labelstack.imaging.render import render_slice
 from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
 from labelstack.services.errors import Conflict, InvalidInput, NotFound
 from labelstack.services.images import runtime
+from labelstack.services.images.access import require_series_reader
+from labelstack.services.images.catalog import series_row
+from labelstack.services.images.index import SeriesRow
 from labelstack.services.images.shape import content_key, instance_keys
 from labelstack.stores import StoreError
 
@@ -47,8 +50,21 @@ class Geometry:
     warnings: list[str]
 
 
-def open_volume(session: Session, series_uid: str) -> Volume:
-    """The series' main stack: from memory, else the disk cache, else decoded from the store.
+def open_volume(session: Session, *, actor: User, series_uid: str) -> Volume:
+    """The series' main stack, for a user who may view it (see `load_volume`)."""
+    require_series_reader(session, actor=actor, series_uid=series_uid)
+    return load_volume(session, series_uid)
+
+
+def describe(session: Session, *, actor: User, series_uid: str) -> tuple[SeriesRow, Geometry]:
+    """The index row and the volume geometry (decodes the series on first use)."""
+    require_series_reader(session, actor=actor, series_uid=series_uid)
+    return series_row(session, series_uid), geometry(load_volume(session, series_uid))
+
+
+def load_volume(session: Session, series_uid: str) -> Volume:
+    """The series' main stack: from memory, else the disk cache, else decoded from the store;
+    no permission check (for services that checked their own rule first).
 
     The cache key names the set of instances, so a series that grew, or was dropped and
     indexed again with other instances, is decoded afresh, even when another process (the
@@ -76,11 +92,11 @@ def geometry(volume: Volume) -> Geometry:
         frame_time_ms=volume.frame_time_ms, warnings=list(volume.warnings))
 
 
-def render(session: Session, series_uid: str, *, plane: str = "axial", index: int | None = None,
-           center: float | None = None, width: float | None = None, invert: bool = False,
-           fmt: str = "png") -> bytes:
+def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str = Plane.axial,
+           index: int | None = None, center: float | None = None, width: float | None = None,
+           invert: bool = False, fmt: str = "png") -> bytes:
     """One slice at its native pixel grid; `index=None` is the middle slice."""
-    volume = open_volume(session, series_uid)
+    volume = open_volume(session, actor=actor, series_uid=series_uid)
     if width is not None and width <= 0:
         raise InvalidInput("window width (ww) must be positive")
     try:
@@ -92,8 +108,9 @@ def render(session: Session, series_uid: str, *, plane: str = "axial", index: in
         raise InvalidInput(str(exc)) from None
 
 
-def thumbnail(session: Session, series_uid: str) -> bytes:
+def thumbnail(session: Session, *, actor: User, series_uid: str) -> bytes:
     """A small JPEG of the middle image, decoded from that one instance and kept on disk."""
+    require_series_reader(session, actor=actor, series_uid=series_uid)
     series, keys = _instances(session, series_uid)
     path = runtime.thumbnail_path(content_key(series_uid, keys))
     if path.exists():
@@ -114,8 +131,9 @@ def thumbnail(session: Session, series_uid: str) -> bytes:
     return data
 
 
-def metadata(session: Session, series_uid: str, index: int = 0) -> dict[str, Any]:
+def metadata(session: Session, *, actor: User, series_uid: str, index: int = 0) -> dict[str, Any]:
     """The DICOM tags of instance `index` (in index order) as rows for a tag table."""
+    require_series_reader(session, actor=actor, series_uid=series_uid)
     series, keys = _instances(session, series_uid)
     if not 0 <= index < len(keys):
         raise InvalidInput(f"instance {index} out of range: this series has 0..{len(keys) - 1}")

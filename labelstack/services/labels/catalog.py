@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from labelstack.db.enums import AuditAction, Role
 from labelstack.db.models import Annotation, Label, LabelAssignment, Series, Task, TaskItem, User
 from labelstack.services import audit
 from labelstack.services.errors import Conflict, Forbidden, NotFound, get_or_not_found
+from labelstack.services.races import flush_or_conflict
 from labelstack.services.security import has_role, require_role
 from labelstack.services.tasks import items as task_items
 from labelstack.services.tasks.records import get_task, require_task_reader
@@ -61,7 +61,7 @@ def create_label(session: Session, *, actor: User, data: LabelCreate) -> Label:
     _unique_name(session, data.name)
     label = Label(name=data.name, color=data.color.lower(), description=data.description)
     session.add(label)
-    _flush(session, f"a label named {data.name!r} already exists")
+    flush_or_conflict(session, f"a label named {data.name!r} already exists")
     audit.record(session, actor=actor, action=AuditAction.label_create, entity_type="label",
                  entity_id=label.id, details=data.model_dump())
     session.commit()
@@ -81,7 +81,7 @@ def update_label(session: Session, *, actor: User, label_id: int, data: LabelUpd
             setattr(label, name, new)
     if changes:
         session.add(label)
-        _flush(session, f"a label named {label.name!r} already exists")
+        flush_or_conflict(session, f"a label named {label.name!r} already exists")
         audit.record(session, actor=actor, action=AuditAction.label_update, entity_type="label",
                      entity_id=label.id, details=changes)
         session.commit()
@@ -164,11 +164,7 @@ def add_assignments(session: Session, *, actor: User, label_id: int, series_ids:
                                      created_by_id=actor.id, task_id=task.id if task else None)
         session.add(assignment)
         result.created.append(assignment)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("someone assigned the same label at the same time; try again") from None
+    flush_or_conflict(session, "someone assigned the same label at the same time; try again")
     audit.record(session, actor=actor, action=AuditAction.label_assign, entity_type="label",
                  entity_id=label.id,
                  details={"created": [a.series_id for a in result.created],
@@ -231,12 +227,3 @@ def _check_removable(session: Session, assignment: LabelAssignment, *, what: str
 def _unique_name(session: Session, name: str) -> None:
     if session.exec(select(Label.id).where(func.lower(Label.name) == name.lower())).first():
         raise Conflict(f"a label named {name!r} already exists")
-
-
-def _flush(session: Session, conflict: str) -> None:
-    """Turn a lost race on a unique name into the same 409 as the up-front check."""
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(conflict) from None

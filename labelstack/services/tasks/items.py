@@ -80,6 +80,8 @@ def resolve_items(session: Session, *, task_type: TaskType, content: TaskContent
         ids = _existing(session, Annotation, c.annotation_ids)
     else:
         ids = _existing(session, LabelAssignment, c.label_assignment_ids)
+        check_drawable(session, select(LabelAssignment.label_id)
+                       .where(col(LabelAssignment.id).in_(ids)))
         if c.series_ids:
             ids += _assignments_for(session, _existing(session, Series, c.series_ids),
                                     _existing(session, Label, c.label_ids), actor, created)
@@ -87,6 +89,16 @@ def resolve_items(session: Session, *, task_type: TaskType, content: TaskContent
     if not ids:
         raise InvalidInput("a task needs at least one item")
     return ids, created
+
+
+def check_drawable(session: Session, label_ids: Sequence[int] | sa.Select) -> None:
+    """Archived labels are hidden from new work: no annotation task may draw one, whether it
+    is made over images and labels or over existing label assignments."""
+    archived = session.exec(select(Label.name).where(col(Label.id).in_(label_ids),
+                                                     col(Label.archived))).all()
+    if archived:
+        raise Conflict(f"archived labels cannot be drawn: {', '.join(sorted(archived))}",
+                       labels=sorted(archived))
 
 
 def record_assignments(session: Session, *, actor: User, task: Task, ids: Sequence[int],
@@ -109,13 +121,13 @@ def record_assignments(session: Session, *, actor: User, task: Task, ids: Sequen
 
 def add_items(session: Session, task: Task, ids: Sequence[int]) -> None:
     """Append items to a flushed task."""
-    column = KIND_COLUMN[TaskType(task.type)]
+    column = KIND_COLUMN[task.type]
     for position, item_id in enumerate(ids):
         session.add(TaskItem(task_id=task.id, position=position, **{column: item_id}))
 
 
 def item_ids(session: Session, task: Task) -> list[int]:
-    column = getattr(TaskItem, KIND_COLUMN[TaskType(task.type)])
+    column = getattr(TaskItem, KIND_COLUMN[task.type])
     rows = session.exec(select(column).where(TaskItem.task_id == task.id)
                         .order_by(col(TaskItem.position))).all()
     return [r for r in rows if r is not None]
@@ -218,10 +230,7 @@ def _existing(session: Session, table: type, ids: Sequence[int]) -> list[int]:
 def _assignments_for(session: Session, series_ids: list[int], label_ids: list[int],
                      actor: User, created: list[LabelAssignment]) -> list[int]:
     """Get or create the label × image assignments an annotation task over images draws."""
-    archived = session.exec(select(Label.id).where(col(Label.id).in_(label_ids),
-                                                   col(Label.archived))).all()
-    if archived:
-        raise Conflict(f"archived labels cannot be drawn: {sorted(archived)}")
+    check_drawable(session, label_ids)
     existing = {(a.series_id, a.label_id): a for a in session.exec(
         select(LabelAssignment).where(col(LabelAssignment.series_id).in_(series_ids),
                                       col(LabelAssignment.label_id).in_(label_ids))).all()}

@@ -18,6 +18,12 @@ CT_SHAPE = (6, 40, 48)
 
 
 @pytest.fixture
+def admin(make_user):  # noqa: ANN001, ANN201
+    """Views take the acting user: an admin may view every series."""
+    return make_user("admin")
+
+
+@pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Iterator[Settings]:
     """Local-store settings; the images services use them for this test only."""
     value = Settings(data_dir=tmp_path / "data", database_url=db_url, volume_cache_mb=64)

@@ -132,10 +132,11 @@ def test_same_pixels_from_local_store_and_orthanc(tmp_path: Path, orthanc: Ortha
     assert render_slice(a, "axial", 0) == render_slice(b, "axial", 0)
 
 
-def test_metadata_from_orthanc(session: Session, dicomweb_settings: Settings,
+def test_metadata_from_orthanc(admin, session: Session, dicomweb_settings: Settings,
                                ct_files: list[Path]) -> None:
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:1]))
-    tags = {t["keyword"]: t["value"] for t in image_view.metadata(session, CT_UID)["tags"]}
+    meta = image_view.metadata(session, actor=admin, series_uid=CT_UID)
+    tags = {t["keyword"]: t["value"] for t in meta["tags"]}
     assert tags["PatientID"] == "CT-001"
 
 
@@ -185,6 +186,6 @@ def test_synced_index_states_the_main_stack_shape(session: Session, dicomweb_set
     _push(orthanc, paths[1:])
     image_catalog.sync_from_dicomweb(session, actor=None)
     session.refresh(series)
-    shown = image_view.open_volume(session, series.series_uid).pixels.shape
+    shown = image_view.load_volume(session, series.series_uid).pixels.shape
     assert (series.number_of_frames, series.rows, series.columns) == shown == (10, 32, 32)
     assert series.number_of_instances == len(paths)

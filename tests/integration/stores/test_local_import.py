@@ -140,13 +140,13 @@ def test_volume_geometry_and_cache(session: Session, settings: Settings,
                                    ct_files: list[Path]) -> None:
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(list(reversed(ct_files))))
     uid = session.exec(select(Series)).one().series_uid
-    volume = image_view.open_volume(session, uid)
+    volume = image_view.load_volume(session, uid)
     geometry = image_view.geometry(volume)
     assert geometry.shape == list(CT_SHAPE) and geometry.kind == "volume"
     assert geometry.slices == {"axial": 6, "coronal": 40, "sagittal": 48}
     assert geometry.spacing == pytest.approx([2.5, 0.8, 0.8])
     assert volume.pixels.min() == -1000
-    assert image_view.open_volume(session, uid) is volume
+    assert image_view.load_volume(session, uid) is volume
     image_runtime.volume_cache().flush()
     assert list((settings.data_dir / "cache" / "volumes").glob("*.npy"))
 
@@ -221,7 +221,7 @@ def test_index_shape_is_the_viewers_volume(session: Session, settings: Settings,
     paths = _write(make(), tmp_path / "in")
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths))
     series = session.exec(select(Series)).one()
-    shown = image_view.open_volume(session, series.series_uid).pixels.shape[:3]
+    shown = image_view.load_volume(session, series.series_uid).pixels.shape[:3]
     assert shown == volume_from_datasets([dcmread(p) for p in paths]).pixels.shape[:3]
     assert (series.number_of_frames, series.rows, series.columns) == shown
     assert series.number_of_instances == len(paths)
@@ -238,7 +238,7 @@ def test_index_shape_follows_a_series_that_grows(session: Session, settings: Set
     assert (series.number_of_frames, series.rows, series.columns) == (10, 32, 32)
 
 
-def test_a_series_indexed_again_is_not_served_from_a_stale_cache(
+def test_a_series_indexed_again_is_not_served_from_a_stale_cache(admin, 
         session: Session, settings: Settings, tmp_path: Path) -> None:
     """Dropped from the index (gone from the store) and imported again with other instances
     of the same count: the viewer decodes the new ones, and the old cache entries are gone."""
@@ -246,8 +246,8 @@ def test_a_series_indexed_again_is_not_served_from_a_stale_cache(
     before = _write(ct_datasets(shape=(3, 16, 16), seed=1, **uids), tmp_path / "before")
     after = _write(ct_datasets(shape=(3, 16, 16), seed=2, **uids), tmp_path / "after")
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(before))
-    old = np.array(image_view.open_volume(session, uids["series_uid"]).pixels)
-    image_view.thumbnail(session, uids["series_uid"])
+    old = np.array(image_view.load_volume(session, uids["series_uid"]).pixels)
+    image_view.thumbnail(session, actor=admin, series_uid=uids["series_uid"])
     image_runtime.volume_cache().flush()
     cache = settings.data_dir / "cache"
     assert list((cache / "volumes").glob("*.npy")) and list((cache / "thumbnails").glob("*.jpg"))
@@ -259,7 +259,7 @@ def test_a_series_indexed_again_is_not_served_from_a_stale_cache(
     assert not list((cache / "volumes").iterdir()) and not list((cache / "thumbnails").iterdir())
 
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(after))
-    new = image_view.open_volume(session, uids["series_uid"]).pixels
+    new = image_view.load_volume(session, uids["series_uid"]).pixels
     expected = volume_from_datasets([dcmread(p) for p in after]).pixels
     assert not np.array_equal(new, old) and np.array_equal(new, expected)
 
@@ -278,7 +278,7 @@ class _Tampered(LocalStore):
         return [*entries, bad]
 
 
-def test_sync_skips_and_reports_invalid_uids(session: Session, settings: Settings,
+def test_sync_skips_and_reports_invalid_uids(admin, session: Session, settings: Settings,
                                              ct_files: list[Path]) -> None:
     store = LocalStore(settings.data_dir / "dicom")
     for path in ct_files:
@@ -289,7 +289,7 @@ def test_sync_skips_and_reports_invalid_uids(session: Session, settings: Setting
         "SeriesInstanceUID '../../etc'", "SOPInstanceUID '1.2.3/4'"]
     assert _count(session, Instance) == CT_SHAPE[0]
     uid = session.exec(select(Series)).one().series_uid
-    image_view.thumbnail(session, uid)
+    image_view.thumbnail(session, actor=admin, series_uid=uid)
     [thumbnail] = (settings.data_dir / "cache" / "thumbnails").iterdir()
     assert re.fullmatch(r"[0-9a-f]{40}\.jpg", thumbnail.name)
 

@@ -17,9 +17,9 @@ from labelstack.services.annotations import history, revisions, versions
 from labelstack.services.annotations import reads as annotations
 from labelstack.services.annotations.revisions import MAX_SECONDS_PER_SAVE
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
-from labelstack.services.tasks import edits as task_edits
-from labelstack.services.tasks.edits import TaskUpdate
+from labelstack.services.workflow import edits as task_edits
 from labelstack.services.workflow import transitions
+from labelstack.services.workflow.edits import TaskUpdate
 from tests.integration.workflow.annotation_helpers import (
     SHAPE,
     annotation_task,

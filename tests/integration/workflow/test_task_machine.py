@@ -25,10 +25,10 @@ from labelstack.db.models import Annotation, AuditEvent, Review, Task, TaskItem,
 from labelstack.db.session import make_engine
 from labelstack.services.annotations import review_steps, reviews, revisions, versions
 from labelstack.services.errors import ServiceError
-from labelstack.services.tasks import edits as task_edits
-from labelstack.services.tasks.edits import BulkTaskUpdate, TaskChanges, TaskUpdate
 from labelstack.services.tasks.rules import ACTIVE, FLOW, ROLE_FOR_TYPE
+from labelstack.services.workflow import edits as task_edits
 from labelstack.services.workflow import transitions
+from labelstack.services.workflow.edits import BulkTaskUpdate, TaskChanges, TaskUpdate
 from labelstack.services.workflow.transitions import TaskCreate
 from tests.integration.workflow import task_helpers as h
 

@@ -267,6 +267,25 @@ def test_annotation_task_over_images_creates_the_assignments(client, session, te
         heart.id: {"created": [s1, s2], "existing": [], "task_id": task["id"]}}
 
 
+@pytest.mark.parametrize("made_over", ["images and labels", "label assignments"])
+def test_archived_labels_cannot_be_drawn_on_any_path(client, session, team, made_over) -> None:
+    """The rule held for tasks made over images + labels only; over label assignments the
+    service created the task (only the dialog filtered them)."""
+    (s1,) = h.images(session, 1)
+    lung = h.label(session, "Lung")
+    pair = h.assignment(session, lung.id, s1)
+    lung.archived = True
+    session.add(lung)
+    session.commit()
+    body = ({"series_ids": [s1], "label_ids": [lung.id]} if made_over == "images and labels"
+            else {"label_assignment_ids": [pair.id]})
+    r = client.post(f"{API}/tasks", json={"type": "annotation", "name": "t", **body},
+                    headers=team["admin_h"])
+    assert r.status_code == 409, r.text
+    assert r.json()["detail"] == "archived labels cannot be drawn: Lung"
+    assert session.exec(select(Task)).all() == []
+
+
 def test_annotation_task_start_and_finish(client, session, team) -> None:
     s1, s2 = h.images(session, 2)
     lung = h.label(session)

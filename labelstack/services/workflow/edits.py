@@ -8,13 +8,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from labelstack.db.enums import AuditAction, Priority, Role, TaskStatus, TaskType
+from labelstack.db.enums import AuditAction, Priority, Role
 from labelstack.db.models import Task, User
 from labelstack.services.errors import InvalidInput, NotFound
 from labelstack.services.security import require_role
-from labelstack.services.tasks import items as task_items
 from labelstack.services.tasks import rules
 from labelstack.services.tasks.records import check_assignee, expect_version, get_task, save_task
+from labelstack.services.workflow.lifecycle import LIFECYCLES
 
 
 class TaskChanges(BaseModel):
@@ -79,11 +79,9 @@ def _apply(session: Session, task: Task, data: TaskChanges) -> dict[str, Any]:
         raise InvalidInput("name, description and priority cannot be null")
     changes: dict[str, Any] = {}
     if "assignee_id" in sent and data.assignee_id != task.assignee_id:
-        check_assignee(session, TaskType(task.type), data.assignee_id)
-        if task.type == TaskType.review:
-            task_items.check_not_author(session, annotation_ids=task_items.item_ids(session, task),
-                                        reviewer_id=data.assignee_id)
-        status = rules.status_after_assignment(TaskStatus(task.status), before=task.assignee_id,
+        check_assignee(session, task.type, data.assignee_id)
+        LIFECYCLES[task.type].check_assignee(session, task=task, assignee_id=data.assignee_id)
+        status = rules.status_after_assignment(task.status, before=task.assignee_id,
                                                after=data.assignee_id)
         if status != task.status:
             changes["status"] = {"before": task.status, "after": status}
