@@ -11,6 +11,8 @@ demo: $(STAMP)  ## set up and run the demo on the embedded defaults
 
 test: $(STAMP) system-deps  ## set up and run the whole test suite
 	$(BIN)/ruff check labelstack tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider
 
 serve: $(STAMP)
