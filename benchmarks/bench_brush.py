@@ -15,8 +15,8 @@ from benchmarks import interleaved_ms, print_table
 from labelstack.annotation.editor import MaskEditor
 from labelstack.annotation.ops import EditOp
 from labelstack.imaging import Volume, extract_slice
+from labelstack.imaging.phantom import AXIAL, phantom_ct
 from labelstack.imaging.render import blend_overlays, encode, window_slice
-from tests.phantoms import AXIAL, phantom_ct
 
 SHAPE = (64, 512, 512)
 SPACING = (1.0, 0.7, 0.7)

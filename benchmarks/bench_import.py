@@ -24,7 +24,7 @@ from benchmarks import print_table
 from labelstack.app import prepare
 from labelstack.config import Settings
 from labelstack.db.session import session_scope
-from labelstack.services.demo.images import write_ct_series
+from labelstack.imaging.phantom import write_ct_series
 from labelstack.services.images import importing as image_import
 from labelstack.services.images import runtime as image_runtime
 from labelstack.services.images.sources import sources_from_paths
@@ -101,7 +101,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        ct = write_ct_series(work / "ct", shape=(args.slices, 512, 512), patient_id="BENCH")
+        ct = write_ct_series(work / "ct", shape=(args.slices, 512, 512), patient_id="BENCH",
+                             seed=None)
         real = [Path(p) for name in REAL_FILES if (p := get_testdata_file(name))]
         rows = measure(f"CT 512²×{args.slices}", ct, work) + measure("pydicom-data", real, work)
     headers = ["set", "method", "files", "MB", "ms", "files/s", "MB/s", "× baseline"]

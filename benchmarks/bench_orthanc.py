@@ -25,10 +25,10 @@ from benchmarks import median_ms, print_table
 from labelstack.app import prepare
 from labelstack.config import Settings
 from labelstack.db.session import session_scope
+from labelstack.imaging.phantom import write_ct_series
 from labelstack.imaging.render import render_slice
 from labelstack.services.accounts import users
 from labelstack.services.accounts.users import UserCreate
-from labelstack.services.demo.images import write_ct_series
 from labelstack.services.images import importing as image_import
 from labelstack.services.images import runtime as image_runtime
 from labelstack.services.images import view as image_view
@@ -44,7 +44,8 @@ def main() -> None:
         raise SystemExit(reason)
     with tempfile.TemporaryDirectory() as tmp, running_orthanc(Path(tmp) / "orthanc") as orthanc:
         work = Path(tmp)
-        paths = write_ct_series(work / "ct", shape=(args.slices, 512, 512), patient_id="BENCH")
+        paths = write_ct_series(work / "ct", shape=(args.slices, 512, 512), patient_id="BENCH",
+                                seed=None)
         settings = Settings(data_dir=work / "data", dicomweb_url=orthanc.dicomweb_url)
         prepare(settings)
         image_runtime.configure(settings)

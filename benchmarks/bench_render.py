@@ -11,7 +11,7 @@ import numpy as np
 
 from benchmarks import interleaved_ms, print_table
 from labelstack.imaging import Volume, extract_slice, render_slice
-from tests.phantoms import AXIAL, phantom_ct
+from labelstack.imaging.phantom import AXIAL, phantom_ct
 
 SHAPE = (300, 512, 512)
 CENTER, WIDTH, OPACITY, COLOUR = 40.0, 400.0, 0.4, (255, 64, 0)

@@ -19,7 +19,7 @@ from pydicom.data import get_testdata_file
 
 from benchmarks import interleaved_ms, median_ms, print_table
 from labelstack.imaging import VolumeCache, render_slice, volume_from_datasets
-from tests.phantoms import write_ct_series
+from labelstack.imaging.phantom import write_ct_series
 
 SHAPE = (300, 512, 512)
 

@@ -22,7 +22,7 @@ from labelstack.api.annotation_schemas import (
 )
 from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
 from labelstack.api.uploads import bounded_body
-from labelstack.services.annotations import history, revisions
+from labelstack.services.annotations import editing, history, revisions
 from labelstack.services.annotations import reads as annotations
 from labelstack.services.errors import InvalidInput, TooLarge
 from labelstack.services.tasks import items as task_items
@@ -89,6 +89,18 @@ def list_revisions(session: SessionDep, actor: CurrentUser,
                    annotation_id: int) -> list[RevisionPublic]:
     found = annotations.list_revisions(session, actor=actor, annotation_id=annotation_id)
     return [RevisionPublic.of(r) for r in found]
+
+
+@router.get("/annotations/{annotation_id}/mask", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}},
+                             "description": "a .npy bool array shaped (z, y, x)"}})
+def current_mask(session: SessionDep, actor: CurrentUser, annotation_id: int) -> Response:
+    """The mask as the editor acknowledged it: the last revision plus every acknowledged
+    stroke not yet folded into one (same read rule as revisions)."""
+    mask = editing.mask_now(session, actor=actor, annotation_id=annotation_id)
+    return Response(mask_to_npy(mask), media_type="application/octet-stream",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="annotation-{annotation_id}.npy"'})
 
 
 @router.get("/annotations/{annotation_id}/revisions/{sequence}/mask", response_class=Response,

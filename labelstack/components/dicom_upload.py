@@ -10,12 +10,14 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from nicegui import events, run, ui
+from nicegui import events, ui
+from sqlmodel import Session
 
+from labelstack.components.calls import call
 from labelstack.components.session import current_actor
+from labelstack.components.workflow import Done, notify_detail
 from labelstack.db.enums import Role
 from labelstack.db.models import User
-from labelstack.db.session import session_scope
 from labelstack.services.errors import ServiceError
 from labelstack.services.images import importing as image_import
 from labelstack.services.images import runtime as image_runtime
@@ -25,7 +27,7 @@ from labelstack.services.images.sources import sources_from_upload
 class UploadDialog:
     """Files (or zips) are sent with per-file progress, then imported off the event loop."""
 
-    def __init__(self, *, on_done) -> None:  # noqa: ANN001
+    def __init__(self, *, on_done: Done) -> None:
         self.on_done = on_done
         with ui.dialog() as self.dialog, ui.card().classes("w-[36rem] gap-3"):
             ui.label("Upload DICOM").classes("text-h6")
@@ -56,7 +58,7 @@ class UploadDialog:
             actor = await current_actor(Role.admin)
             image_import.check_upload_size(sum(f.size() for f in event.files))
         except ServiceError as exc:
-            ui.notify(exc.detail, type="negative")
+            notify_detail(exc)
             return
         with tempfile.TemporaryDirectory(prefix="labelstack-upload-") as tmp:
             files = []
@@ -66,7 +68,7 @@ class UploadDialog:
                 files.append((upload.name, path))
             notification = ui.notification(f"Importing {len(files)} file(s)…", spinner=True,
                                            timeout=None)
-            report = await run.io_bound(_import, actor, files)
+            report = await call(_import, files, actor=actor)
         counts = report.summary
         notification.message = (f"{counts['stored']} stored, {counts['present']} already "
                                 f"present, {counts['rejected']} rejected")
@@ -88,8 +90,9 @@ class UploadDialog:
         await self.on_done()
 
 
-def _import(actor: User, files: list[tuple[str, Path]]) -> image_import.ImportReport:
-    with ExitStack() as opened, session_scope() as session:
+def _import(session: Session, files: list[tuple[str, Path]], *,
+            actor: User) -> image_import.ImportReport:
+    with ExitStack() as opened:
         sources = (s for name, path in files
                    for s in sources_from_upload(name, opened.enter_context(path.open("rb"))))
         return image_import.import_dicom(session, actor=actor, sources=sources)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
-from pydantic import ValidationError
+from functools import partial
 
+from nicegui import ui
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from labelstack.components.calls import call, save_form, try_call
 from labelstack.components.series_picker import SeriesPicker
-from labelstack.components.session import current_actor
-from labelstack.components.workflow import error_text
+from labelstack.components.workflow import Done, error_text
 from labelstack.db.enums import Role
 from labelstack.db.models import Label, User
-from labelstack.db.session import session_scope
 from labelstack.services.errors import Conflict, ServiceError
 from labelstack.services.labels import catalog as labels
 from labelstack.services.labels.catalog import AssignmentCreate, LabelCreate, LabelUpdate
@@ -19,7 +21,7 @@ from labelstack.services.labels.catalog import AssignmentCreate, LabelCreate, La
 class LabelDialog:
     """Create a label (`label=None`) or edit one."""
 
-    def __init__(self, label: Label | None, *, on_saved) -> None:  # noqa: ANN001
+    def __init__(self, label: Label | None, *, on_saved: Done) -> None:
         self.label, self.on_saved = label, on_saved
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
                 .props("data-testid=label-dialog"):
@@ -45,27 +47,22 @@ class LabelDialog:
         self.dialog.open()
 
     async def save(self) -> None:
-        try:
-            actor = await current_actor(Role.admin)
+        label_id = self.label.id if self.label else None
+
+        def data() -> LabelCreate | LabelUpdate:
             fields = {"name": self.name.value or "", "color": self.color.value or "",
                       "description": self.description.value or ""}
-            if self.label is None:
-                data = LabelCreate(**fields)
-            else:
-                data = LabelUpdate(**fields, archived=self.archived.value)
-            await run.io_bound(_save_label, actor, self.label.id if self.label else None, data)
-        except (ValidationError, ServiceError) as exc:
-            self.error.set_text(error_text(exc))
-            return
-        ui.notify("Label saved", type="positive")
-        self.dialog.close()
-        await self.on_saved()
+            if label_id is None:
+                return LabelCreate(**fields)
+            return LabelUpdate(**fields, archived=self.archived.value)
+
+        await save_form(self, data, partial(_save_label, label_id=label_id), roles=Role.admin)
 
 
 class AssignDialog:
     """Assign one label to many images at once; reports new vs already assigned."""
 
-    def __init__(self, label: Label | None, *, on_done) -> None:  # noqa: ANN001
+    def __init__(self, label: Label | None, *, on_done: Done) -> None:
         self.on_done = on_done
         options = {label.id: label.name} if label else {}  # all of them once it opens
         with ui.dialog() as self.dialog, ui.card().classes("w-[56rem] max-w-full gap-3") \
@@ -83,7 +80,9 @@ class AssignDialog:
     async def open(self) -> None:
         self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
-        options = await run.io_bound(_label_options)
+        options = await try_call(_label_options, roles=Role.admin)
+        if options is None:
+            return
         self.label.set_options(options, value=self.label.value if self.label.value in options
                                else None)
         await self.picker.search()
@@ -91,10 +90,9 @@ class AssignDialog:
     async def assign(self) -> None:
         self.report.classes(remove="text-negative text-positive")
         try:
-            actor = await current_actor(Role.admin)
             data = AssignmentCreate(label_id=self.label.value or 0,
                                     series_ids=self.picker.selected_ids())
-            result = await run.io_bound(_assign, actor, data)
+            result = await call(labels.assign_label, data=data, roles=Role.admin)
         except ValidationError:
             self.report.classes("text-negative").set_text("Choose a label and at least one image.")
             return
@@ -110,7 +108,7 @@ class AssignDialog:
 class DeleteDialog:
     """Confirm a delete; a refusal is explained, with archiving offered instead."""
 
-    def __init__(self, label: Label, *, on_done) -> None:  # noqa: ANN001
+    def __init__(self, label: Label, *, on_done: Done) -> None:
         self.label, self.on_done = label, on_done
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
                 .props("data-testid=label-delete-dialog"):
@@ -131,7 +129,7 @@ class DeleteDialog:
 
     async def delete(self) -> None:
         try:
-            await run.io_bound(_delete, await current_actor(Role.admin), self.label.id)
+            await call(labels.delete_label, label_id=self.label.id, roles=Role.admin)
         except ServiceError as exc:
             self.error.set_text(f"Cannot delete: {error_text(exc)}")
             self.archive.set_visibility(isinstance(exc, Conflict) and not self.label.archived)
@@ -142,8 +140,8 @@ class DeleteDialog:
 
     async def do_archive(self) -> None:
         try:
-            await run.io_bound(_save_label, await current_actor(Role.admin), self.label.id,
-                               LabelUpdate(archived=True))
+            await call(_save_label, LabelUpdate(archived=True), label_id=self.label.id,
+                       roles=Role.admin)
         except ServiceError as exc:
             self.error.set_text(error_text(exc))
             return
@@ -152,24 +150,14 @@ class DeleteDialog:
         await self.on_done()
 
 
-def _label_options() -> dict[int, str]:
-    with session_scope() as session:
-        return {lb.id: lb.name for lb in labels.list_labels(session)}
+def _label_options(session: Session, *, actor: User) -> dict[int, str]:
+    return {lb.id: lb.name for lb in labels.list_labels(session)}
 
 
-def _save_label(actor: User, label_id: int | None, data: LabelCreate | LabelUpdate) -> None:
-    with session_scope() as session:
-        if label_id is None:
-            labels.create_label(session, actor=actor, data=data)
-        else:
-            labels.update_label(session, actor=actor, label_id=label_id, data=data)
-
-
-def _assign(actor: User, data: AssignmentCreate) -> labels.AssignResult:
-    with session_scope() as session:
-        return labels.assign_label(session, actor=actor, data=data)
-
-
-def _delete(actor: User, label_id: int) -> None:
-    with session_scope() as session:
-        labels.delete_label(session, actor=actor, label_id=label_id)
+def _save_label(session: Session, data: LabelCreate | LabelUpdate, *, actor: User,
+                label_id: int | None) -> str:
+    if label_id is None:
+        labels.create_label(session, actor=actor, data=data)
+    else:
+        labels.update_label(session, actor=actor, label_id=label_id, data=data)
+    return "Label saved"

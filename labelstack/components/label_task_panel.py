@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import events, ui
 from pydantic import ValidationError
+from sqlmodel import Session
 
-from labelstack.components.session import current_actor
-from labelstack.components.workflow import empty_state, error_text
+from labelstack.components.calls import call
+from labelstack.components.workflow import Done, empty_state, error_text
 from labelstack.db.models import Task, User
-from labelstack.db.session import session_scope
 from labelstack.services.errors import ServiceError
 from labelstack.services.images.index import series_titles
 from labelstack.services.labels import catalog as labels
 from labelstack.services.labels import in_tasks as task_labels
-from labelstack.services.labels.catalog import AssignResult
 from labelstack.services.labels.in_tasks import TaskLabelAdd
 from labelstack.services.tasks import records as tasks
 
@@ -32,10 +31,10 @@ LABELS_CELL = """
     </q-td>"""
 
 
-async def label_task_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: ANN001
+async def label_task_panel(task: Task, *, on_change: Done) -> None:
     """Images of the task with their labels; add a label to one or all, remove one (as the
-    user acting then; `actor` only loads them)."""
-    images, rows, options = await run.io_bound(_load, actor, task)
+    user acting then)."""
+    images, rows, options = await call(_load, task)
     with ui.card().classes("w-full gap-2 p-4").props(
             f"flat bordered data-testid=label-task-{task.id}"):
         ui.label(f"Labels: {task.name}").classes("text-subtitle1 font-medium")
@@ -58,7 +57,7 @@ async def label_task_panel(actor: User, task: Task, *, on_change) -> None:  # no
         try:
             data = TaskLabelAdd(label_id=label.value or 0,
                                 series_ids=[image.value] if image.value else None)
-            result = await run.io_bound(_add, await current_actor(), task.id, data)
+            result = await call(task_labels.add_task_label, task_id=task.id, data=data)
         except (ValidationError, ServiceError) as exc:
             error.set_text(error_text(exc))
             return
@@ -66,9 +65,10 @@ async def label_task_panel(actor: User, task: Task, *, on_change) -> None:  # no
                   type="positive")
         await on_change()
 
-    async def remove(event) -> None:  # noqa: ANN001
+    async def remove(event: events.GenericEventArguments) -> None:
         try:
-            await run.io_bound(_remove, await current_actor(), task.id, int(event.args))
+            await call(task_labels.remove_task_label, task_id=task.id,
+                       assignment_id=int(event.args))
         except ServiceError as exc:
             error.set_text(error_text(exc))
             return
@@ -77,24 +77,13 @@ async def label_task_panel(actor: User, task: Task, *, on_change) -> None:  # no
     table.on("remove", remove)
 
 
-def _add(actor: User, task_id: int, data: TaskLabelAdd) -> AssignResult:
-    with session_scope() as session:
-        return task_labels.add_task_label(session, actor=actor, task_id=task_id, data=data)
-
-
-def _remove(actor: User, task_id: int, assignment_id: int) -> None:
-    with session_scope() as session:
-        task_labels.remove_task_label(session, actor=actor, task_id=task_id,
-                                      assignment_id=assignment_id)
-
-
-def _load(actor: User, task: Task) -> tuple[dict[int, str], list[dict], dict[int, str]]:
-    with session_scope() as session:
-        series_ids = [i.series_id for i in tasks.list_items(session, actor=actor,
-                                                            task_id=task.id) if i.series_id]
-        titles = series_titles(session, series_ids)
-        assigned = labels.list_assignments(session, actor=actor, task_id=task.id)
-        catalogue = {lb.id: lb for lb in labels.list_labels(session, include_archived=True)}
+def _load(session: Session, task: Task, *,
+          actor: User) -> tuple[dict[int, str], list[dict], dict[int, str]]:
+    series_ids = [i.series_id for i in tasks.list_items(session, actor=actor, task_id=task.id)
+                  if i.series_id]
+    titles = series_titles(session, series_ids)
+    assigned = labels.list_assignments(session, actor=actor, task_id=task.id)
+    catalogue = {lb.id: lb for lb in labels.list_labels(session, include_archived=True)}
     rows = [{"id": sid, "image": titles.get(sid, f"image {sid}"),
              "labels": [{"id": a.id, "name": catalogue[a.label_id].name,
                          "color": catalogue[a.label_id].color}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import events, ui
+from sqlmodel import Session
 
-from labelstack.components.session import current_actor
-from labelstack.components.workflow import LABEL_CELL, empty_state, error_text
+from labelstack.components.calls import call
+from labelstack.components.workflow import LABEL_CELL, Done, empty_state, error_text
 from labelstack.db.enums import ReviewResult
 from labelstack.db.models import Task, User
-from labelstack.db.session import session_scope
 from labelstack.services.annotations import reads as annotations
 from labelstack.services.annotations import reviews
 from labelstack.services.errors import ServiceError
@@ -42,10 +42,10 @@ REVIEW_CELLS = {
 }
 
 
-async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: ANN001
-    """The reviews of one in-progress review task, each accepted or rejected here; `actor`
-    loads them, each decision is made as the user acting then."""
-    rows = await run.io_bound(review_rows, actor, task)
+async def review_panel(task: Task, *, on_change: Done) -> None:
+    """The reviews of one in-progress review task, each accepted or rejected here; each
+    decision is made as the user acting then."""
+    rows = await call(review_rows, task)
     with ui.card().classes("w-full gap-2 p-4").props(f"flat bordered data-testid=review-{task.id}"):
         ui.label(f"Review: {task.name}").classes("text-subtitle1 font-medium")
         table = ui.table(columns=REVIEW_COLUMNS, rows=rows, row_key="id") \
@@ -56,19 +56,19 @@ async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: 
 
     async def decide(review_id: int, result: ReviewResult, comment: str = "") -> str | None:
         try:
-            await run.io_bound(_decide, await current_actor(), review_id, result, comment)
+            await call(reviews.decide_review, review_id=review_id, result=result, comment=comment)
         except ServiceError as exc:
             return error_text(exc)
         ui.notify(f"Review {result.value}", type="positive")
         await on_change()
         return None
 
-    async def accept(event) -> None:  # noqa: ANN001
+    async def accept(event: events.GenericEventArguments) -> None:
         problem = await decide(int(event.args), ReviewResult.accepted)
         if problem:
             ui.notify(problem, type="negative", multi_line=True)
 
-    def reject(event) -> None:  # noqa: ANN001
+    def reject(event: events.GenericEventArguments) -> None:
         with ui.dialog() as dialog, ui.card().classes("w-[28rem] gap-3") \
                 .props("data-testid=reject-dialog"):
             ui.label("Reject annotation").classes("text-h6")
@@ -96,19 +96,12 @@ async def review_panel(actor: User, task: Task, *, on_change) -> None:  # noqa: 
     table.on("reject", reject)
 
 
-def _decide(actor: User, review_id: int, result: ReviewResult, comment: str) -> None:
-    with session_scope() as session:
-        reviews.decide_review(session, actor=actor, review_id=review_id, result=result,
-                              comment=comment)
-
-
-def review_rows(actor: User, task: Task) -> list[dict]:
+def review_rows(session: Session, task: Task, *, actor: User) -> list[dict]:
     """The task's reviews with what they are about; author names come from the annotation
     service, since a reviewer may not list users."""
-    with session_scope() as session:
-        found = reviews.list_reviews(session, actor=actor, task_id=task.id)
-        about = {a.id: a for a in annotations.describe(
-            session, actor=actor, annotation_ids=[r.annotation_id for r in found])}
+    found = reviews.list_reviews(session, actor=actor, task_id=task.id)
+    about = {a.id: a for a in annotations.describe(
+        session, actor=actor, annotation_ids=[r.annotation_id for r in found])}
     return [{"id": r.id, "label": a.label, "color": a.color, "image": a.image,
              "version": a.version, "author": a.author or "—", "result": r.result or "",
              "comment": r.comment}

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import events, ui
 
-from labelstack.components.session import current_actor
-from labelstack.components.workflow import empty_state, notify_error
-from labelstack.db.models import User
-from labelstack.db.session import session_scope
-from labelstack.services.errors import ServiceError
+from labelstack.components.calls import try_call
+from labelstack.components.workflow import empty_state
 from labelstack.services.images import catalog as image_catalog
-from labelstack.services.images.index import SeriesPage, SeriesRow
+from labelstack.services.images.index import SeriesRow
 
 COLUMNS = [
     {"name": "modality", "label": "Modality", "field": "modality", "align": "left"},
@@ -50,18 +47,16 @@ class SeriesPicker:
                 .props(f"data-testid={testid}-count")
 
     async def search(self) -> None:
-        try:
-            page = await run.io_bound(_search, await current_actor(), self.patient.value or None,
-                                      self.description.value or None,
-                                      self.modality.value or None)
-        except ServiceError as exc:
-            notify_error(exc)
+        page = await try_call(image_catalog.search, patient=self.patient.value or None,
+                              description=self.description.value or None,
+                              modality=self.modality.value or None, limit=PAGE)
+        if page is None:
             return
         self.table.rows = [_row(s) for s in page.items]
         self.table.selected = [r for r in self.table.rows if r["uid"] in self.chosen]
         self.table.update()
 
-    def _on_select(self, _event) -> None:  # noqa: ANN001
+    def _on_select(self, _event: events.TableSelectionEventArguments) -> None:
         visible = {r["uid"] for r in self.table.rows}
         self.chosen = {uid: r for uid, r in self.chosen.items() if uid not in visible}
         self.chosen.update({r["uid"]: r for r in self.table.selected})
@@ -71,13 +66,6 @@ class SeriesPicker:
 
     def selected_ids(self) -> list[int]:
         return [row["id"] for row in self.chosen.values()]
-
-
-def _search(actor: User, patient: str | None, description: str | None,
-            modality: str | None) -> SeriesPage:
-    with session_scope() as session:
-        return image_catalog.search(session, actor=actor, patient=patient, description=description,
-                             modality=modality, limit=PAGE)
 
 
 def _row(s: SeriesRow) -> dict:

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import ui
+from sqlmodel import Session
 
+from labelstack.components.calls import save_form, try_call
 from labelstack.components.series_picker import SeriesPicker
-from labelstack.components.session import current_actor
 from labelstack.components.workflow import (
     LABEL_CELL,
     NOBODY,
+    Done,
     date_input,
     empty_state,
     error_text,
     parse_date,
-    save_form,
 )
 from labelstack.db.enums import Priority, Role, TaskType
 from labelstack.db.models import User
-from labelstack.db.session import session_scope
-from labelstack.services.accounts import users
 from labelstack.services.annotations import reads as annotations
-from labelstack.services.errors import ServiceError
 from labelstack.services.images.index import series_titles
 from labelstack.services.labels import catalog as labels
-from labelstack.services.tasks import rules
+from labelstack.services.tasks import records
 from labelstack.services.workflow import transitions
 from labelstack.services.workflow.transitions import TaskCreate
 
@@ -44,7 +42,7 @@ ITEM_COLUMNS = {
 class TaskDialog:
     """A new task: fields, assignee of the right role, and its items by type."""
 
-    def __init__(self, *, on_saved) -> None:  # noqa: ANN001
+    def __init__(self, *, on_saved: Done) -> None:
         self.on_saved = on_saved
         with ui.dialog() as self.dialog, ui.card().classes("w-[60rem] max-w-full gap-3") \
                 .props("data-testid=task-dialog"):
@@ -91,12 +89,11 @@ class TaskDialog:
 
     async def _type_changed(self) -> None:
         kind = TaskType(self.type.value)
-        try:
-            actor = await current_actor(Role.admin)
-            assignable = await run.io_bound(_assignable, actor, kind)
-        except ServiceError as exc:
-            self.error.set_text(error_text(exc))
+        choices = await try_call(_choices, kind, roles=Role.admin,
+                                 report=lambda exc: self.error.set_text(error_text(exc)))
+        if choices is None:
             return
+        assignable, item_rows = choices
         self.assignee.options = {NOBODY: "Nobody (unassigned)", **assignable}
         if self.assignee.value not in self.assignee.options:
             self.assignee.value = NOBODY
@@ -110,7 +107,7 @@ class TaskDialog:
             await self.series.search()
             return
         self.items.columns = ITEM_COLUMNS[kind]
-        self.items.rows = await run.io_bound(_item_rows, actor, kind)
+        self.items.rows = item_rows
         self.items.selected = []
         empty_state(self.items, "No label assignments yet — assign labels on the Labels page"
                     if kind == TaskType.annotation else "No annotations await review",
@@ -130,32 +127,31 @@ class TaskDialog:
                 label_assignment_ids=chosen if kind == TaskType.annotation else [],
                 annotation_ids=chosen if kind == TaskType.review else [])
 
-        await save_form(self, data, _create, role=Role.admin)
+        await save_form(self, data, _create, roles=Role.admin)
 
 
-def _create(actor: User, data: TaskCreate) -> str:
-    with session_scope() as session:
-        task = transitions.create_task(session, actor=actor, data=data)
+def _create(session: Session, data: TaskCreate, *, actor: User) -> str:
+    task = transitions.create_task(session, actor=actor, data=data)
     return f"Task “{task.name}” created ({task.status})"
 
 
-def _assignable(actor: User, task_type: TaskType) -> dict[int, str]:
-    with session_scope() as session:
-        found = users.list_users(session, actor=actor)
-    return {u.id: u.display_name for u in found
-            if u.is_active and rules.may_do_type(u.role_set, task_type)}
+def _choices(session: Session, kind: TaskType, *,
+             actor: User) -> tuple[dict[int, str], list[dict]]:
+    """Who may be assigned a `kind` task, and the items it may hold (label tasks: none here,
+    their images are searched in the series picker)."""
+    assignable = {u.id: u.display_name for u in records.assignable_users(session, kind)}
+    return assignable, [] if kind == TaskType.label else _item_rows(session, kind, actor=actor)
 
 
-def _item_rows(actor: User, kind: TaskType) -> list[dict]:
+def _item_rows(session: Session, kind: TaskType, *, actor: User) -> list[dict]:
     """Label assignments (annotation tasks) or annotations awaiting review (review tasks)."""
-    with session_scope() as session:
-        if kind == TaskType.review:
-            return [{"id": a.id, "label": a.label, "color": a.color, "image": a.image,
-                     "version": a.version, "author": a.author or "—"}
-                    for a in annotations.awaiting_review(session, actor=actor)]
-        usable = {lb.id: lb for lb in labels.list_labels(session)}  # archived: not drawn
-        assignments = [a for a in labels.list_assignments(session, actor=actor)
-                       if a.label_id in usable]
-        titles = series_titles(session, (a.series_id for a in assignments))
+    if kind == TaskType.review:
+        return [{"id": a.id, "label": a.label, "color": a.color, "image": a.image,
+                 "version": a.version, "author": a.author or "—"}
+                for a in annotations.awaiting_review(session, actor=actor)]
+    usable = {lb.id: lb for lb in labels.list_labels(session)}  # archived: not drawn
+    assignments = [a for a in labels.list_assignments(session, actor=actor)
+                   if a.label_id in usable]
+    titles = series_titles(session, (a.series_id for a in assignments))
     return [{"id": a.id, "label": usable[a.label_id].name, "color": usable[a.label_id].color,
              "image": titles.get(a.series_id, "")} for a in assignments]

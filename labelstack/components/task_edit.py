@@ -2,44 +2,32 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import ui
+from sqlmodel import Session
 
-from labelstack.components.session import current_actor
-from labelstack.components.workflow import NOBODY, date_input, notify_error, parse_date, save_form
+from labelstack.components.calls import save_form, try_call
+from labelstack.components.workflow import NOBODY, Done, date_input, parse_date
 from labelstack.db.enums import Priority, Role
 from labelstack.db.models import Task, User
-from labelstack.db.session import session_scope
-from labelstack.services.accounts import users
-from labelstack.services.errors import ServiceError
-from labelstack.services.tasks import edits as task_edits
 from labelstack.services.tasks import records as tasks
-from labelstack.services.tasks.edits import BulkTaskUpdate, TaskChanges, TaskUpdate
+from labelstack.services.workflow import edits as task_edits
+from labelstack.services.workflow.edits import BulkTaskUpdate, TaskChanges, TaskUpdate
 
 KEEP = -1
 
 
-async def edit_tasks(ids: list[int], names: dict[int, str], *, on_saved) -> None:  # noqa: ANN001
+async def edit_tasks(ids: list[int], names: dict[int, str], *, on_saved: Done) -> None:
     """Open the Edit dialog for `ids`, with the task read fresh when it is just one."""
-    try:
-        await current_actor(Role.admin)
-        task = await run.io_bound(_task, ids[0]) if len(ids) == 1 else None
-    except ServiceError as exc:
-        notify_error(exc)
-        return
-    EditDialog(ids, task, names, on_saved=on_saved).open()
-
-
-def assignee_names(actor: User) -> dict[int, str]:
-    """Every user by id, for showing and choosing assignees."""
-    with session_scope() as session:
-        return {u.id: u.display_name for u in users.list_users(session, actor=actor)}
+    found = await try_call(_fresh, ids, roles=Role.admin)
+    if found is not None:
+        EditDialog(ids, found[0] if found else None, names, on_saved=on_saved).open()
 
 
 class EditDialog:
     """Edit one task (all fields) or many at once (priority, due date, assignee)."""
 
     def __init__(self, ids: list[int], task: Task | None, names: dict[int, str], *,
-                 on_saved) -> None:  # noqa: ANN001
+                 on_saved: Done) -> None:
         self.ids, self.task, self.on_saved = ids, task, on_saved
         t = task
         with ui.dialog() as self.dialog, ui.card().classes("w-[30rem] gap-3") \
@@ -104,18 +92,18 @@ class EditDialog:
                 return BulkTaskUpdate(ids=self.ids, changes=TaskChanges(**changes))
             return TaskUpdate(**changes, row_version=task.row_version) if changes else None
 
-        def update(actor: User, data: TaskUpdate | BulkTaskUpdate | None) -> str:
-            with session_scope() as session:
-                if isinstance(data, BulkTaskUpdate):
-                    task_edits.bulk_update_tasks(session, actor=actor, data=data)
-                elif data is not None and task is not None:
-                    task_edits.update_task(session, actor=actor, task_id=task.id, data=data)
+        def update(session: Session, data: TaskUpdate | BulkTaskUpdate | None, *,
+                   actor: User) -> str:
+            if isinstance(data, BulkTaskUpdate):
+                task_edits.bulk_update_tasks(session, actor=actor, data=data)
+            elif data is not None and task is not None:
+                task_edits.update_task(session, actor=actor, task_id=task.id, data=data)
             n = len(self.ids)
             return f"{n} task{'s' if n != 1 else ''} saved"
 
-        await save_form(self, data, update, role=Role.admin)
+        await save_form(self, data, update, roles=Role.admin)
 
 
-def _task(task_id: int) -> Task:
-    with session_scope() as session:
-        return tasks.get_task(session, task_id)
+def _fresh(session: Session, ids: list[int], *, actor: User) -> list[Task]:
+    """The task when `ids` is just one (an edit of many shows no task's values)."""
+    return [tasks.read_task(session, actor=actor, task_id=ids[0])] if len(ids) == 1 else []

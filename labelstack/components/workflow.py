@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-from nicegui import run, ui
+from nicegui import events, ui
+from sqlmodel import Session
 
-from labelstack.components.session import current_actor
-from labelstack.db.enums import Role, TaskStatus
-from labelstack.db.models import User
+from labelstack.db.enums import TaskStatus
+from labelstack.db.models import Task, User
+from labelstack.services.accounts import users
 from labelstack.services.errors import ServiceError, validation_message
+from labelstack.services.tasks.items import Progress
 from labelstack.services.tasks.rules import ACTIVE
 
-Data = TypeVar("Data")
+Done = Callable[[], Awaitable[None]]
+"""What a dialog or panel awaits once it changed something (the page reloads its rows)."""
 NOBODY = 0
 """The assignee choice "Nobody (unassigned)"."""
 STATUS_COLORS = {"unassigned": "grey-6", "open": "blue-7", "in_progress": "orange-8",
@@ -71,7 +74,7 @@ NAME_CELL = """
     </q-td>"""
 
 
-def task_row(task, progress, *, assignee: str = "") -> dict:  # noqa: ANN001
+def task_row(task: Task, progress: Progress | None, *, assignee: str = "") -> dict:
     """The plain dict a task table shows for one task and its progress."""
     return {
         "id": task.id, "name": task.name, "description": task.description, "type": task.type,
@@ -119,6 +122,16 @@ def error_text(exc: Exception) -> str:
 def notify_error(exc: Exception) -> None:
     ui.notify(error_text(exc), type="negative", multi_line=True, close_button="OK",
               timeout=10_000)
+
+
+def notify_detail(exc: ServiceError) -> None:
+    """The shorter notification of the Images and Statistics pages: the refusal's detail."""
+    ui.notify(exc.detail, type="negative")
+
+
+def user_names(session: Session, *, actor: User) -> dict[int, str]:
+    """Every user by id, for showing and choosing people (assignees, audit actors)."""
+    return {u.id: u.display_name for u in users.list_users(session, actor=actor)}
 
 
 def date_input(label: str, *, testid: str, value: str = "") -> ui.input:
@@ -177,11 +190,21 @@ class TableView:
 def keep_row_count(table: ui.table, count: Callable[[], int]) -> None:
     """Server-side paging: the browser echoes its pagination back (once on mount, with
     `rowsNumber` 0); keep the row count the server knows."""
-    def restore(_event) -> None:  # noqa: ANN001
+    def restore(_event: events.ValueChangeEventArguments) -> None:
         if table.pagination.get("rowsNumber") != count():
             table.pagination = {**table.pagination, "rowsNumber": count()}
 
     table.on_pagination_change(restore)
+
+
+def show_page(table: ui.table, view: TableView, rows: list[dict], total: int) -> None:
+    """Server-side paging: one page of rows, with the server's row count in `view` and in the
+    table's pagination."""
+    table.rows = rows
+    view.total = total
+    table.pagination = {**table.pagination, **view.pagination}
+    loading(table, False)
+    table.update()
 
 
 def loading(table: ui.table, busy: bool) -> None:
@@ -189,21 +212,3 @@ def loading(table: ui.table, busy: bool) -> None:
         table.props("loading")
     else:
         table.props(remove="loading")
-
-
-async def save_form(form: Any, prepare: Callable[[], Data], work: Callable[[User, Data], str],
-                    *, role: Role) -> None:
-    """A dialog's save: `prepare` reads its fields on the event loop, `work` calls the service
-    in a worker thread as the user acting now (who must still hold `role`) and says what it
-    did. A refusal or bad input is shown in `form.error` (pydantic's and `parse_date`'s are
-    ValueErrors too); success is announced, closes `form.dialog` and awaits `form.on_saved`."""
-    try:
-        data = prepare()
-        actor = await current_actor(role)
-        message = await run.io_bound(work, actor, data)
-    except (ValueError, ServiceError) as exc:
-        form.error.set_text(error_text(exc))
-        return
-    ui.notify(message, type="positive")
-    form.dialog.close()
-    await form.on_saved()

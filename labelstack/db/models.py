@@ -256,3 +256,40 @@ class AuditEvent(SQLModel, table=True):
     entity_type: str = Field(max_length=32, index=True)
     entity_id: int | None = Field(default=None, index=True)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class AnnotationEdit(SQLModel, table=True):
+    """The edit journal: each change the editor acknowledged (a stroke, a shape, an undo),
+    stored as the new content of the box it changed, before the acknowledgement is sent.
+
+    The mask an annotation shows is its latest revision with the journal entries after it
+    laid on top, in order; a snapshot folds them into a new revision and deletes them.
+    """
+
+    __tablename__ = "annotation_edits"
+    __table_args__ = (sa.UniqueConstraint("annotation_id", "sequence", name="uq_edit_sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    annotation_id: int = Field(foreign_key="annotations.id", index=True, ondelete="CASCADE")
+    sequence: int
+    author_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    kind: str = Field(max_length=16, description="what made it: a tool, undo or redo")
+    box: str = Field(max_length=96, description="z0,y0,x0,z1,y1,x1 of the changed voxels")
+    bits: bytes = Field(sa_type=sa.LargeBinary, description="the box's new content: packbits + zstd")
+    active_seconds: float = Field(default=0.0)
+    created_at: datetime = _created()
+
+
+class AnnotationLease(SQLModel, table=True):
+    """Who edits an annotation now: one holder (a browser tab) at a time, across processes.
+
+    A holder renews it while the editor is open; an expired lease may be taken by anyone
+    allowed to edit, a live one only by an explicit take-over."""
+
+    __tablename__ = "annotation_leases"
+
+    annotation_id: int = Field(foreign_key="annotations.id", primary_key=True, ondelete="CASCADE")
+    holder: str = Field(max_length=64)
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    acquired_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ class VolumeCache:
                 volume = loader()
                 volume.pixels.flags.writeable = False
                 self._pending[key] = future = self._writer.submit(self._to_disk, key, volume)
-                future.add_done_callback(lambda done, key=key: self._forget_pending(key, done))
+                future.add_done_callback(partial(self._forget_pending, key))
             self._remember(key, volume)
             return volume
 

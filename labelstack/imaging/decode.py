@@ -50,13 +50,14 @@ def check_decodable(ds: pydicom.Dataset) -> None:
     try:
         decoder = get_decoder(_syntax(ds))
         for index in sorted({0, frames - 1}):
-            decoder.as_array(ds, index=index, as_rgb=False)
+            # pydicom annotates **kwargs as DecodeOptions where it means Unpack[DecodeOptions]
+            decoder.as_array(ds, index=index, as_rgb=False)  # type: ignore[arg-type]
     except Exception as exc:
         raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
 
 
 def _decode(ds: pydicom.Dataset, syntax: UID) -> np.ndarray:
-    arr, properties = get_decoder(syntax).as_array(ds, as_rgb=False)
+    arr, properties = get_decoder(syntax).as_array(ds, as_rgb=False)  # type: ignore[arg-type]  # as above
     if properties.get("photometric_interpretation") in ("YBR_FULL", "YBR_FULL_422"):
         arr = _ybr_full_to_rgb(arr)
     frames = get_nr_frames(ds, warn=False)

@@ -8,6 +8,7 @@ sorting in ``volume.py`` never look at a Dataset.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
 import pydicom
@@ -33,13 +34,25 @@ class FrameInfo:
     instance: int
 
 
+class _Common(TypedDict):
+    """The FrameInfo fields every frame of one instance shares."""
+
+    source: int
+    rows: int
+    cols: int
+    colour: bool
+    photometric: str
+    localizer: bool
+    instance: int
+
+
 def frame_infos(ds: pydicom.Dataset, source: int) -> list[FrameInfo]:
     """Geometry of every frame of ``ds``; frames without a position get ``position=None``."""
     n = get_nr_frames(ds, warn=False)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     colour = int(ds.get("SamplesPerPixel", 1)) == 3 or photometric == "PALETTE COLOR"
     image_type = [str(v).upper() for v in (ds.get("ImageType") or [])]
-    common = dict(
+    common = _Common(
         source=source,
         rows=int(ds.Rows),
         cols=int(ds.Columns),
@@ -56,7 +69,7 @@ def frame_infos(ds: pydicom.Dataset, source: int) -> list[FrameInfo]:
             for k in range(n)
         ]
     orientation = _floats(ds.get("ImageOrientationPatient"), 6)
-    position = _floats(ds.get("ImagePositionPatient"), 3)
+    position = _vec3(ds.get("ImagePositionPatient"))
     spacing = _spacing(ds)
     window = _window(ds)
     thickness = _float(ds.get("SliceThickness"))
@@ -67,7 +80,7 @@ def frame_infos(ds: pydicom.Dataset, source: int) -> list[FrameInfo]:
     for k in range(n):
         pos = position
         if offsets and position and orientation:
-            pos = tuple(np.add(position, offsets[k] * slice_normal(orientation)).tolist())
+            pos = _vec3(np.add(position, offsets[k] * slice_normal(orientation)))
         out.append(
             FrameInfo(
                 frame=k,
@@ -89,7 +102,7 @@ def slice_normal(orientation: tuple[float, ...]) -> np.ndarray:
     return normal / np.linalg.norm(normal)
 
 
-def _enhanced(common: dict, k: int, frame: pydicom.Dataset, shared: pydicom.Dataset) -> FrameInfo:
+def _enhanced(common: _Common, k: int, frame: pydicom.Dataset, shared: pydicom.Dataset) -> FrameInfo:
     def item(keyword: str) -> pydicom.Dataset:
         for group in (frame, shared):
             seq = group.get(keyword)
@@ -106,20 +119,22 @@ def _enhanced(common: dict, k: int, frame: pydicom.Dataset, shared: pydicom.Data
             or []
         )
     ]
+    own = common.copy()
+    own["localizer"] = common["localizer"] or "LOCALIZER" in frame_type
     return FrameInfo(
         frame=k,
-        position=_floats(item("PlanePositionSequence").get("ImagePositionPatient"), 3),
+        position=_vec3(item("PlanePositionSequence").get("ImagePositionPatient")),
         orientation=_floats(item("PlaneOrientationSequence").get("ImageOrientationPatient"), 6),
-        pixel_spacing=_floats(measures.get("PixelSpacing"), 2) or (1.0, 1.0),
+        pixel_spacing=_pair(measures.get("PixelSpacing")) or (1.0, 1.0),
         thickness=_float(measures.get("SliceThickness")),
         window=_window(item("FrameVOILUTSequence")),
-        **{**common, "localizer": common["localizer"] or "LOCALIZER" in frame_type},
+        **own,
     )
 
 
 def _spacing(ds: pydicom.Dataset) -> tuple[float, float]:
     for keyword in ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing"):
-        value = _floats(ds.get(keyword), 2)
+        value = _pair(ds.get(keyword))
         if value and min(value) > 0:
             return value
     return (1.0, 1.0)
@@ -147,7 +162,17 @@ def _float(value) -> float | None:
         return None
 
 
-def _floats(value, n: int) -> tuple[float, ...] | None:
+def _vec3(value: Any) -> Vec3 | None:
+    v = _floats(value, 3)
+    return None if v is None else (v[0], v[1], v[2])
+
+
+def _pair(value: Any) -> tuple[float, float] | None:
+    v = _floats(value, 2)
+    return None if v is None else (v[0], v[1])
+
+
+def _floats(value: Any, n: int) -> tuple[float, ...] | None:
     """Exactly ``n`` finite floats, else None (a malformed tag counts as missing)."""
     if value is None or isinstance(value, str | bytes):
         return None

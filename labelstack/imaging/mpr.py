@@ -72,8 +72,9 @@ def slice_map(volume: Volume, plane: Plane | str) -> SliceMap:
     axes = (patient_to_axis[cut], patient_to_axis[down], patient_to_axis[right])
     signs = (1, down_sign, right_sign)
     patients = (cut, down, right)
-    flips = tuple(bool(directions[a, p] * s < 0) for a, p, s in zip(axes, patients, signs, strict=True))
-    return SliceMap(axes=axes, flips=flips)
+    cut_flip, down_flip, right_flip = (bool(directions[a, p] * s < 0)
+                                       for a, p, s in zip(axes, patients, signs, strict=True))
+    return SliceMap(axes=axes, flips=(cut_flip, down_flip, right_flip))
 
 
 def slice_count(volume: Volume, plane: Plane | str) -> int:

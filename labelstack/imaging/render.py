@@ -14,6 +14,8 @@ from labelstack.imaging.window import apply_window, default_window
 
 Overlay = tuple[np.ndarray, tuple[int, int, int]]
 FORMATS = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp"}
+THUMBNAIL_SIZE = 128
+THUMBNAIL_QUALITY = 85
 
 
 def render_slice(
@@ -34,6 +36,17 @@ def render_slice(
     if overlays:
         image = blend_overlays(image, overlays, opacity)
     return encode(image, fmt, quality)
+
+
+def thumbnail(volume: Volume, size: int = THUMBNAIL_SIZE, quality: int = THUMBNAIL_QUALITY) -> bytes:
+    """JPEG of the middle axial image in the default window, shrunk (never enlarged) with
+    ``INTER_AREA`` so that its longer side is at most ``size`` pixels."""
+    image = window_slice(volume, Plane.axial, volume.shape[0] // 2)
+    scale = size / max(image.shape[:2])
+    if scale < 1:
+        dsize = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        image = cv2.resize(image, dsize, interpolation=cv2.INTER_AREA)
+    return encode(image, "jpeg", quality)
 
 
 def window_slice(

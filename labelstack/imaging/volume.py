@@ -15,7 +15,7 @@ import pydicom
 
 from labelstack.imaging.decode import decode_frames
 from labelstack.imaging.errors import ImagingError
-from labelstack.imaging.frames import FrameInfo, frame_infos, slice_normal
+from labelstack.imaging.frames import FrameInfo, Vec3, frame_infos, slice_normal
 
 __all__ = ["ImagingError", "Volume", "main_stack_shape", "volume_from_datasets", "volumes_from_datasets"]
 
@@ -110,15 +110,23 @@ def _compatible(a: FrameInfo, b: FrameInfo) -> bool:
     return (
         (a.rows, a.cols, a.colour, a.photometric, a.localizer)
         == (b.rows, b.cols, b.colour, b.photometric, b.localizer)
-        and np.allclose(a.orientation, b.orientation, atol=ORIENTATION_TOLERANCE)
+        and np.allclose(_placed(a)[1], _placed(b)[1], atol=ORIENTATION_TOLERANCE)
         and np.allclose(a.pixel_spacing, b.pixel_spacing, rtol=1e-3)
     )
 
 
+def _placed(info: FrameInfo) -> tuple[Vec3, tuple[float, ...]]:
+    """Position and orientation of a frame that ``_group`` stacked by geometry (it has both)."""
+    if info.position is None or info.orientation is None:
+        raise ImagingError(f"instance {info.source + 1}: a frame without position in a stack")
+    return info.position, info.orientation
+
+
 def _sort_and_split(group: list[FrameInfo]) -> list[list[FrameInfo]]:
     """Sort along the normal; frames sharing a position (echoes, phases) go to further stacks."""
-    normal = slice_normal(group[0].orientation)
-    keyed = sorted(((float(np.dot(f.position, normal)), f.instance, f.source, f.frame), f) for f in group)
+    normal = slice_normal(_placed(group[0])[1])
+    keyed = sorted(((float(np.dot(_placed(f)[0], normal)), f.instance, f.source, f.frame), f)
+                   for f in group)
     stacks: list[list[FrameInfo]] = []
     last, rank = None, 0
     for (distance, *_), info in keyed:
@@ -148,10 +156,11 @@ def _build(
             raise ImagingError(f"instance {info.source + 1}: pixel data does not match Rows/Columns")
         pixels[i] = frames[info.frame]
     warnings: list[str] = []
-    if head.position is not None:
+    origin: Vec3
+    if head.position is not None and head.orientation is not None:  # as ``_group`` decides
         kind = "volume" if len(group) > 1 else "image"
         dz = _slice_spacing(group, warnings)
-        origin, orientation, frame_time = head.position, head.orientation, None
+        (origin, orientation), frame_time = _placed(head), None
     else:
         kind = "cine" if len(group) > 1 else "image"
         dz, origin, orientation = 1.0, (0.0, 0.0, 0.0), head.orientation or _IDENTITY
@@ -159,7 +168,7 @@ def _build(
     return Volume(
         pixels=pixels,
         spacing=(dz, *head.pixel_spacing),
-        origin=tuple(origin),
+        origin=origin,
         orientation=tuple(orientation),
         modality=str(first_ds.get("Modality", "OT")),
         photometric=head.photometric,
@@ -175,8 +184,8 @@ def _slice_spacing(group: list[FrameInfo], warnings: list[str]) -> float:
     """Median gap along the normal; uneven gaps are reported, never silently resampled."""
     if len(group) == 1:
         return group[0].thickness or 1.0
-    normal = slice_normal(group[0].orientation)
-    distances = np.array([np.dot(f.position, normal) for f in group])
+    normal = slice_normal(_placed(group[0])[1])
+    distances = np.array([np.dot(_placed(f)[0], normal) for f in group])
     gaps = np.diff(distances)
     median = round(float(np.median(gaps)), 4)  # positions carry ~6 digits; keep spacing readable
     if gaps.max() - gaps.min() > max(POSITION_TOLERANCE_MM, 0.01 * median):
@@ -216,10 +225,11 @@ def _why_split(info: FrameInfo, head: FrameInfo) -> str:
         return "localizer"
     if (info.rows, info.cols) != (head.rows, head.cols):
         return f"image size {info.rows}x{info.cols} differs from {head.rows}x{head.cols}"
-    if info.position is None or head.position is None:
+    if any(f.position is None or f.orientation is None for f in (info, head)):
         return "separate image without slice position"
-    if not np.allclose(info.orientation, head.orientation, atol=ORIENTATION_TOLERANCE):
-        return "different orientation " + "\\".join(f"{v:.3f}" for v in info.orientation)
+    orientation = _placed(info)[1]
+    if not np.allclose(orientation, _placed(head)[1], atol=ORIENTATION_TOLERANCE):
+        return "different orientation " + "\\".join(f"{v:.3f}" for v in orientation)
     if info.colour != head.colour or info.photometric != head.photometric:
         return f"different photometric interpretation {info.photometric}"
     if not np.allclose(info.pixel_spacing, head.pixel_spacing, rtol=1e-3):

@@ -7,9 +7,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from nicegui import Client, app
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from labelstack.components.session import SESSION_KEY
 
@@ -20,7 +20,7 @@ OPEN_PAGES = {"/login"}
 class SignInGuard(BaseHTTPMiddleware):
     """Sends a browser without a session to /login, remembering where it wanted to go."""
 
-    async def dispatch(self, request: Request, call_next):  # noqa: ANN001, ANN201
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
         if (path in Client.page_routes.values() and path not in OPEN_PAGES
                 and app.storage.user.get(SESSION_KEY) is None):
@@ -31,6 +31,16 @@ class SignInGuard(BaseHTTPMiddleware):
 
 def install(fastapi_app: FastAPI) -> None:
     # Importing a page module registers its routes.
-    from labelstack.pages import home, images, labels, login, my_tasks, stats, tasks, users  # noqa: F401
+    from labelstack.pages import (  # noqa: F401
+        annotator,
+        home,
+        images,
+        labels,
+        login,
+        my_tasks,
+        stats,
+        tasks,
+        users,
+    )
 
     fastapi_app.add_middleware(SignInGuard)

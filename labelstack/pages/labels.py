@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from collections.abc import Awaitable, Callable
 
+from nicegui import events, ui
+from sqlmodel import Session
+
+from labelstack.components.calls import try_call
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.label_dialogs import AssignDialog, DeleteDialog, LabelDialog
-from labelstack.components.session import current_actor
-from labelstack.components.workflow import empty_state, loading, notify_error
+from labelstack.components.workflow import Done, empty_state, loading
 from labelstack.db.enums import Role
 from labelstack.db.models import Label, User
-from labelstack.db.session import session_scope
-from labelstack.services.errors import ServiceError
 from labelstack.services.labels import catalog as labels
 
+Opener = Callable[[Label, Done], LabelDialog | AssignDialog | DeleteDialog]
 COLUMNS = [
     {"name": "name", "label": "Label", "field": "name", "sortable": True, "align": "left"},
     {"name": "description", "label": "Description", "field": "description", "align": "left"},
@@ -68,25 +70,19 @@ async def labels_page() -> None:
         search.bind_value_to(table, "filter")
 
     async def refresh() -> None:
-        try:
-            table.rows = await run.io_bound(_rows, await current_actor(Role.admin),
-                                            archived.value)
-        except ServiceError as exc:
-            notify_error(exc)
+        rows = await try_call(_rows, archived.value, roles=Role.admin)
+        if rows is None:
             return
+        table.rows = rows
         loading(table, False)
         table.update()
 
-    def on_row(dialog):  # noqa: ANN001, ANN202
+    def on_row(dialog: Opener) -> Callable[[events.GenericEventArguments], Awaitable[None]]:
         """A row button's handler: the row's label, read fresh, opened in `dialog`."""
-        async def handler(event) -> None:  # noqa: ANN001
-            try:
-                await current_actor(Role.admin)
-                label = await run.io_bound(_label, int(event.args))
-            except ServiceError as exc:
-                notify_error(exc)
-                return
-            await dialog(label, refresh).open()
+        async def handler(event: events.GenericEventArguments) -> None:
+            label = await try_call(_label, int(event.args), roles=Role.admin)
+            if label is not None:
+                await dialog(label, refresh).open()
         return handler
 
     table.on("edit", on_row(lambda label, done: LabelDialog(label, on_saved=done)))
@@ -97,15 +93,13 @@ async def labels_page() -> None:
     await refresh()
 
 
-def _label(label_id: int) -> Label:
-    with session_scope() as session:
-        return labels.get_label(session, label_id)
+def _label(session: Session, label_id: int, *, actor: User) -> Label:
+    return labels.get_label(session, label_id)
 
 
-def _rows(actor: User, include_archived: bool) -> list[dict]:
-    with session_scope() as session:
-        found = labels.list_labels(session, include_archived=include_archived)
-        counts = labels.usage_counts(session, actor=actor)
+def _rows(session: Session, include_archived: bool, *, actor: User) -> list[dict]:
+    found = labels.list_labels(session, include_archived=include_archived)
+    counts = labels.usage_counts(session, actor=actor)
     return [{"id": lb.id, "name": lb.name, "color": lb.color, "description": lb.description,
              "archived": lb.archived, "images": counts.get(lb.id, (0, 0))[0],
              "annotations": counts.get(lb.id, (0, 0))[1]}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import events, ui
+from sqlmodel import Session
 
+from labelstack.components.calls import try_call
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.label_task_panel import label_task_panel
 from labelstack.components.review_panel import review_panel
-from labelstack.components.session import current_actor
 from labelstack.components.workflow import (
     DUE_CELL,
     NAME_CELL,
@@ -16,16 +17,13 @@ from labelstack.components.workflow import (
     STATUS_CELL,
     empty_state,
     loading,
-    notify_error,
     task_row,
 )
 from labelstack.db.enums import Role, TaskStatus, TaskType
 from labelstack.db.models import Task, User
-from labelstack.db.session import session_scope
-from labelstack.services.errors import ServiceError
-from labelstack.services.security import has_role
 from labelstack.services.tasks import queries as task_queries
-from labelstack.services.tasks import rules
+from labelstack.services.tasks import records
+from labelstack.services.tasks.items import Progress
 from labelstack.services.tasks.queries import TaskFilter
 from labelstack.services.workflow import transitions
 
@@ -52,6 +50,9 @@ MINE_ACTIONS = """
       <q-btn v-if="props.row.can_start" unelevated dense no-caps color="primary" icon="play_arrow"
              label="Start" class="q-px-sm" :data-testid="'task-start-' + props.row.id"
              @click="$parent.$emit('status', {id: props.row.id, status: 'in_progress'})" />
+      <q-btn v-if="props.row.can_annotate" unelevated dense no-caps color="primary" icon="brush"
+             label="Open" class="q-px-sm" :data-testid="'task-open-' + props.row.id"
+             :href="'/task/' + props.row.id" type="a" />
       <q-btn v-if="props.row.can_finish" outline dense no-caps color="primary" icon="check"
              label="Finish" class="q-px-sm" :data-testid="'task-finish-' + props.row.id"
              @click="$parent.$emit('status', {id: props.row.id, status: 'done'})" />
@@ -79,12 +80,10 @@ async def my_tasks_page() -> None:
                                 "No tasks are waiting to be taken")
 
     async def refresh() -> None:
-        try:
-            actor = await current_actor(*ROLES)
-            own, free, working = await run.io_bound(_load, actor)
-        except ServiceError as exc:
-            notify_error(exc)
+        loaded = await try_call(_load, roles=ROLES)
+        if loaded is None:
             return
+        own, free, working = loaded
         mine.rows, available.rows = own, free
         loading(mine, False)
         loading(available, False)
@@ -95,35 +94,19 @@ async def my_tasks_page() -> None:
             for task in working:
                 panel = PANELS.get(task.type)
                 if panel is not None:
-                    await panel(actor, task, on_change=refresh)
+                    await panel(task, on_change=refresh)
 
-    async def change_status(event) -> None:  # noqa: ANN001
-        try:
-            actor = await current_actor(*ROLES)
-        except ServiceError as exc:  # signed out or no longer allowed: nothing to refresh
-            notify_error(exc)
-            return
-        try:
-            task = await run.io_bound(_set_status, actor, event.args["id"],
-                                      S(event.args["status"]))
-        except ServiceError as exc:
-            notify_error(exc)
-        else:
+    async def change_status(event: events.GenericEventArguments) -> None:
+        task = await try_call(transitions.set_status, task_id=event.args["id"],
+                              status=S(event.args["status"]), roles=ROLES)
+        if task is not None:
             verb = "started" if task.status == S.in_progress else "finished"
             ui.notify(f"“{task.name}” {verb}", type="positive")
         await refresh()
 
-    async def take(event) -> None:  # noqa: ANN001
-        try:
-            actor = await current_actor(*ROLES)
-        except ServiceError as exc:
-            notify_error(exc)
-            return
-        try:
-            task = await run.io_bound(_take, actor, int(event.args))
-        except ServiceError as exc:
-            notify_error(exc)
-        else:
+    async def take(event: events.GenericEventArguments) -> None:
+        task = await try_call(transitions.take_task, task_id=int(event.args), roles=ROLES)
+        if task is not None:
             ui.notify(f"“{task.name}” is yours now", type="positive")
         await refresh()
 
@@ -143,7 +126,7 @@ def _task_table(columns: list[dict], testid: str, actions: str, empty: str) -> u
     return table
 
 
-def _load(actor: User) -> tuple[list[dict], list[dict], list[Task]]:
+def _load(session: Session, *, actor: User) -> tuple[list[dict], list[dict], list[Task]]:
     """My active tasks (in progress, then open), my finished ones, and the takeable ones."""
     queries = (
         TaskFilter(assignee_id=actor.id, status=[S.in_progress, S.open],
@@ -152,8 +135,7 @@ def _load(actor: User) -> tuple[list[dict], list[dict], list[Task]]:
                    page_size=20),
         TaskFilter(status=[S.unassigned], sort="-priority,due_date", page_size=100),
     )
-    with session_scope() as session:
-        pages = [task_queries.list_tasks(session, actor=actor, query=q) for q in queries]
+    pages = [task_queries.list_tasks(session, actor=actor, query=q) for q in queries]
     own = [_mine_row(actor, t, p.progress.get(t.id)) for p in pages[:2] for t in p.items]
     free = [task_row(t, pages[2].progress.get(t.id)) for t in pages[2].items
             if t.assignee_id is None]
@@ -161,18 +143,8 @@ def _load(actor: User) -> tuple[list[dict], list[dict], list[Task]]:
     return own, free, working
 
 
-def _set_status(actor: User, task_id: int, status: TaskStatus) -> Task:
-    with session_scope() as session:
-        return transitions.set_status(session, actor=actor, task_id=task_id, status=status)
-
-
-def _take(actor: User, task_id: int) -> Task:
-    with session_scope() as session:
-        return transitions.take_task(session, actor=actor, task_id=task_id)
-
-
-def _mine_row(actor: User, task: Task, progress) -> dict:  # noqa: ANN001
-    who = rules.Who(is_admin=has_role(actor, Role.admin), is_assignee=True)
-    nxt = rules.allowed_next(S(task.status), who=who, has_assignee=True)
+def _mine_row(actor: User, task: Task, progress: Progress | None) -> dict:
+    nxt = records.allowed_next(task, actor)
     return {**task_row(task, progress), "can_start": S.in_progress in nxt,
-            "can_finish": S.done in nxt}
+            "can_finish": S.done in nxt,
+            "can_annotate": task.type == TaskType.annotation and task.status == S.in_progress}

@@ -5,24 +5,26 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 
-from nicegui import run, ui
+from nicegui import events, ui
+from sqlmodel import Session
 
+from labelstack.components.calls import call, try_call
 from labelstack.components.frame import frame, signed_in_user
-from labelstack.components.session import current_actor
 from labelstack.components.workflow import (
+    TableView,
     date_input,
     duration,
     empty_state,
     keep_row_count,
     loading,
+    notify_detail,
     parse_date,
+    show_page,
+    user_names,
 )
 from labelstack.db.enums import Role
 from labelstack.db.models import User
-from labelstack.db.session import session_scope
 from labelstack.services import audit_log, stats
-from labelstack.services.accounts import users
-from labelstack.services.errors import ServiceError
 
 STAT_COLUMNS = [
     {"name": "user", "label": "User", "field": "user", "sortable": True, "align": "left"},
@@ -70,7 +72,8 @@ async def stats_page() -> None:
     if actor is None:
         return
     today = date.today()
-    people = await run.io_bound(_people, actor)
+    people = await call(user_names, roles=Role.admin)
+    trail = TableView(sort_by="time", page_size=AUDIT_PAGE)
     with frame("Statistics", user=actor):
         with ui.row().classes("w-full items-center gap-2"):
             since = date_input("From", testid="stats-from",
@@ -93,7 +96,7 @@ async def stats_page() -> None:
                 "outlined dense clearable debounce=400 data-testid=audit-filter-action") \
                 .classes("w-64")
         audit = ui.table(columns=AUDIT_COLUMNS, rows=[], row_key="id",
-                         pagination={"page": 1, "rowsPerPage": AUDIT_PAGE, "rowsNumber": 0}) \
+                         pagination=trail.pagination) \
             .classes("w-full").props("flat bordered dense loading data-testid=audit-table")
         audit.add_slot("body-cell-details", DETAILS_CELL)
         audit.props["rows-per-page-options"] = [AUDIT_PAGE]
@@ -106,12 +109,10 @@ async def stats_page() -> None:
             range_error.set_text(str(exc))
             return
         range_error.set_text("")
-        try:
-            table.rows = await run.io_bound(_stat_rows, await current_actor(Role.admin),
-                                            start, end)
-        except ServiceError as exc:
-            ui.notify(exc.detail, type="negative")
+        rows = await try_call(_stat_rows, start, end, roles=Role.admin, report=notify_detail)
+        if rows is None:
             return
+        table.rows = rows
         loading(table, False)
         table.update()
 
@@ -120,41 +121,34 @@ async def stats_page() -> None:
         until.set_value(date.today().isoformat())
 
     async def load_audit(page: int = 1) -> None:
-        try:
-            rows, total = await run.io_bound(_audit_rows, await current_actor(Role.admin),
-                                             people, who.value or None,
-                                             (action.value or "").strip() or None, page)
-        except ServiceError as exc:
-            ui.notify(exc.detail, type="negative")
+        trail.page = page
+        trail.filters = {"actor_id": who.value or None,
+                         "action": (action.value or "").strip() or None}
+        found = await try_call(_audit_rows, people, trail, roles=Role.admin,
+                               report=notify_detail)
+        if found is None:
             return
-        audit.rows = rows
-        audit_total[0] = total
-        loading(audit, False)
-        audit.pagination = {"page": page, "rowsPerPage": AUDIT_PAGE, "rowsNumber": total}
-        audit.update()
+        show_page(audit, trail, *found)
+
+    async def on_request(event: events.GenericEventArguments) -> None:
+        await load_audit(event.args["pagination"].get("page", 1))
 
     since.on_value_change(load_stats)
     until.on_value_change(load_stats)
     who.on_value_change(lambda: load_audit())
     action.on_value_change(lambda: load_audit())
-    audit_total = [0]
-    keep_row_count(audit, lambda: audit_total[0])
-    audit.on("request", lambda e: load_audit(e.args["pagination"].get("page", 1)))
+    keep_row_count(audit, lambda: trail.total)
+    audit.on("request", on_request)
     await ui.context.client.connected()  # fill in after the page shows: no stale re-render
     await load_stats()
     await load_audit()
 
 
-def _people(actor: User) -> dict[int, str]:
-    with session_scope() as session:
-        return {u.id: u.display_name for u in users.list_users(session, actor=actor)}
-
-
-def _stat_rows(actor: User, start: date | None, end: date | None) -> list[dict]:
+def _stat_rows(session: Session, start: date | None, end: date | None, *,
+               actor: User) -> list[dict]:
     since = datetime.combine(start, time.min, UTC) if start else None
     until = datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None
-    with session_scope() as session:
-        found = stats.all_user_stats(session, actor=actor, since=since, until=until)
+    found = stats.all_user_stats(session, actor=actor, since=since, until=until)
     rows = []
     for entry in found:
         t = entry.total
@@ -169,17 +163,16 @@ def _stat_rows(actor: User, start: date | None, end: date | None) -> list[dict]:
     return rows
 
 
-def _audit_rows(actor: User, people: dict[int, str], actor_id: int | None, action: str | None,
-                page: int) -> tuple[list[dict], int]:
+def _audit_rows(session: Session, people: dict[int, str], view: TableView, *,
+                actor: User) -> tuple[list[dict], int]:
     """One page of the trail, newest first."""
-    with session_scope() as session:
-        events, total = audit_log.list_events(session, actor=actor, actor_id=actor_id,
-                                              action=action, offset=(page - 1) * AUDIT_PAGE,
-                                              limit=AUDIT_PAGE, order="newest")
+    found, total = audit_log.list_events(session, actor=actor, **view.filters,
+                                         offset=(view.page - 1) * view.page_size,
+                                         limit=view.page_size, order="newest")
     rows = [{"id": e.id, "time": e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
              "actor": people.get(e.actor_id, "system") if e.actor_id else "system",
              "action": e.action,
              "entity": f"{e.entity_type} {e.entity_id}" if e.entity_id else e.entity_type,
              "details": json.dumps(e.details, default=str)[:500]}
-            for e in events]
+            for e in found]
     return rows, total

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
-from pydantic import ValidationError
+from functools import partial
 
+from nicegui import events, ui
+from sqlmodel import Session
+
+from labelstack.components.calls import save_form, try_call
 from labelstack.components.frame import frame, signed_in_user
-from labelstack.components.session import current_actor
-from labelstack.components.workflow import loading, notify_error
+from labelstack.components.workflow import Done, loading
 from labelstack.db.enums import Role
 from labelstack.db.models import User
-from labelstack.db.session import session_scope
 from labelstack.services.accounts import users
 from labelstack.services.accounts.users import UserCreate, UserUpdate
-from labelstack.services.errors import ServiceError, validation_message
 
 COLUMNS = [
     {"name": "email", "label": "E-mail", "field": "email", "sortable": True, "align": "left"},
@@ -57,46 +57,35 @@ async def users_page() -> None:
         search.bind_value_to(table, "filter")
 
     async def refresh() -> None:
-        try:
-            found = await run.io_bound(_list, await current_actor(Role.admin))
-        except ServiceError as exc:
-            notify_error(exc)
+        found = await try_call(users.list_users, roles=Role.admin)
+        if found is None:
             return
         table.rows = [_row(u) for u in found]
         loading(table, False)
         table.update()
 
-    async def edit(event) -> None:  # noqa: ANN001
-        try:
-            await current_actor(Role.admin)
-            user = await run.io_bound(_get, int(event.args))
-        except ServiceError as exc:
-            notify_error(exc)
-            return
-        UserDialog(user, on_saved=refresh).open()
+    async def edit(event: events.GenericEventArguments) -> None:
+        user = await try_call(_user, int(event.args), roles=Role.admin)
+        if user is not None:
+            UserDialog(user, on_saved=refresh).open()
 
     table.on("edit", edit)
     await ui.context.client.connected()  # fill in after the page shows: no stale re-render
     await refresh()
 
 
-def _list(actor: User) -> list[User]:
-    with session_scope() as session:
-        return users.list_users(session, actor=actor)
+def _user(session: Session, user_id: int, *, actor: User) -> User:
+    return users.get_user(session, user_id)
 
 
-def _get(user_id: int) -> User:
-    with session_scope() as session:
-        return users.get_user(session, user_id)
-
-
-def _save(actor: User, user_id: int | None, data: UserCreate | UserUpdate) -> None:
-    """Create or update in a worker thread: argon2 hashing takes tens of milliseconds."""
-    with session_scope() as session:
-        if user_id is None:
-            users.create_user(session, actor=actor, data=data)
-        else:
-            users.update_user(session, actor=actor, user_id=user_id, data=data)
+def _save(session: Session, data: UserCreate | UserUpdate, *, actor: User,
+          user_id: int | None) -> str:
+    """Create or update (in a worker thread: argon2 hashing takes tens of milliseconds)."""
+    if user_id is None:
+        users.create_user(session, actor=actor, data=data)
+    else:
+        users.update_user(session, actor=actor, user_id=user_id, data=data)
+    return "User saved"
 
 
 def _row(user: User) -> dict:
@@ -108,7 +97,7 @@ def _row(user: User) -> dict:
 class UserDialog:
     """Create a user (`user=None`) or edit one; the service decides what is allowed."""
 
-    def __init__(self, user: User | None, *, on_saved) -> None:  # noqa: ANN001
+    def __init__(self, user: User | None, *, on_saved: Done) -> None:
         self.user, self.on_saved = user, on_saved
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3"):
             ui.label("Edit user" if user else "Add user").classes("text-h6")
@@ -136,21 +125,13 @@ class UserDialog:
         self.dialog.open()
 
     async def save(self) -> None:
-        try:
-            actor = await current_actor(Role.admin)
-            if self.user is None:
-                data = UserCreate(email=self.email.value, password=self.password.value or "",
+        user_id = self.user.id if self.user else None
+
+        def data() -> UserCreate | UserUpdate:
+            if user_id is None:
+                return UserCreate(email=self.email.value, password=self.password.value or "",
                                   name=self.name.value or "", roles=self.roles.value or [])
-            else:
-                data = UserUpdate(name=self.name.value, password=self.password.value or None,
-                                  roles=self.roles.value or [], is_active=self.active.value)
-            await run.io_bound(_save, actor, self.user.id if self.user else None, data)
-        except ValidationError as exc:
-            self.error.set_text(validation_message(exc))
-            return
-        except ServiceError as exc:
-            self.error.set_text(exc.detail)
-            return
-        ui.notify("User saved", type="positive")
-        self.dialog.close()
-        await self.on_saved()
+            return UserUpdate(name=self.name.value, password=self.password.value or None,
+                              roles=self.roles.value or [], is_active=self.active.value)
+
+        await save_form(self, data, partial(_save, user_id=user_id), roles=Role.admin)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TypeGuard
 
 from sqlmodel import Session, col, select
 
@@ -74,7 +75,7 @@ def _compute(session: Session, users: list[User], since: datetime | None,
     ids = [u.id for u in users]
     stats = {u.id: UserStats(user=u, total=Tally(), per_day=defaultdict(Tally)) for u in users}
 
-    def within(moment: datetime | None) -> bool:
+    def within(moment: datetime | None) -> TypeGuard[datetime]:
         return moment is not None and (since is None or moment >= since) and (
             until is None or moment < until)
 
@@ -105,6 +106,7 @@ def _compute(session: Session, users: list[User], since: datetime | None,
     for review, author_id in decided:
         if not within(review.decided_at):
             continue
+        assert review.result is not None  # only decided reviews are selected
         if author_id in stats:
             for tally in tallies(author_id, review.decided_at):
                 tally.review_results_received[review.result] += 1

@@ -127,7 +127,8 @@ def _text(ds: Dataset, keyword: str, limit: int) -> str:
 
 def _int(value: object) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+        # A DICOM value (IS, DS, str, ...) of no declared type; int() rejects the odd ones.
+        return int(value) if value not in (None, "") else None  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
 

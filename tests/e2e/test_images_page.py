@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from pydicom.data import get_testdata_file
 
 from tests.e2e.conftest import DEMO_LOGINS, LiveServer, login, screenshot
@@ -62,7 +63,8 @@ PAGING_SERIES = 25
 
 
 @pytest.fixture(scope="module")
-def paging_server(start_server, tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
+def paging_server(start_server: Callable[..., LiveServer],
+                  tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
     """A demo server of its own with 25 more one-image series, so the shared one keeps the
     image counts the other browser tests expect."""
     server = start_server()
@@ -85,7 +87,7 @@ def paging_server(start_server, tmp_path_factory: pytest.TempPathFactory) -> Liv
     return server
 
 
-def _patients(table) -> list[str]:  # noqa: ANN001
+def _patients(table: Locator) -> list[str]:
     return table.locator("tbody tr td:nth-child(2)").all_inner_texts()
 
 

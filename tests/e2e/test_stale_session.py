@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -16,13 +17,13 @@ PASSWORD = "stale-tab-admin"
 
 
 @pytest.fixture(scope="module")
-def server(start_server) -> LiveServer:  # noqa: ANN001
+def server(start_server: Callable[..., LiveServer]) -> LiveServer:
     """A server of its own: these tests demote and deactivate admins."""
     return start_server()
 
 
 @pytest.fixture(scope="module")
-def api(server: LiveServer):  # noqa: ANN201
+def api(server: LiveServer) -> Iterator[httpx.Client]:
     """The REST API as the demo admin (another admin than the one in the browser)."""
     email, password = DEMO_LOGINS["admin"]
     with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:

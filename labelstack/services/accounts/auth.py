@@ -81,6 +81,7 @@ async def login(session: Session, email: str, password: str, *, source: str = ""
 
 
 def issue_token(session: Session, user: User, name: str = "api") -> str:
+    assert user.id is not None  # a stored user
     token, digest = new_token()
     session.add(ApiToken(user_id=user.id, token_hash=digest, name=name,
                          expires_at=utcnow() + TOKEN_LIFETIME))

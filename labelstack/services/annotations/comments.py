@@ -7,12 +7,12 @@ belongs with the work, so the same read rule applies.
 from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from labelstack.db.enums import AuditAction, Plane
 from labelstack.db.models import Comment, User
 from labelstack.services import audit
-from labelstack.services.annotations import reads as annotations
+from labelstack.services.annotations import reads
 
 
 class CommentCreate(BaseModel):
@@ -38,9 +38,9 @@ class CommentCreate(BaseModel):
 
 def add_comment(session: Session, *, actor: User, annotation_id: int,
                 data: CommentCreate) -> Comment:
-    annotations.read_annotation(session, actor=actor, annotation_id=annotation_id)
+    reads.read_annotation(session, actor=actor, annotation_id=annotation_id)
     comment = Comment(annotation_id=annotation_id, author_id=actor.id, text=data.text.strip(),
-                      plane=data.plane.value if data.plane else None,
+                      plane=data.plane,
                       slice_index=data.slice_index, x=data.x, y=data.y)
     session.add(comment)
     session.flush()
@@ -54,6 +54,6 @@ def add_comment(session: Session, *, actor: User, annotation_id: int,
 
 
 def list_comments(session: Session, *, actor: User, annotation_id: int) -> list[Comment]:
-    annotations.read_annotation(session, actor=actor, annotation_id=annotation_id)
+    reads.read_annotation(session, actor=actor, annotation_id=annotation_id)
     query = select(Comment).where(Comment.annotation_id == annotation_id)
-    return list(session.exec(query.order_by(Comment.created_at, Comment.id)).all())
+    return list(session.exec(query.order_by(col(Comment.created_at), col(Comment.id))).all())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from labelstack.db.models import Annotation, AnnotationRevision, LabelAssignment, Review, User
-from labelstack.services.annotations import reads as annotations
+from labelstack.services.annotations import reads
 from labelstack.services.errors import get_or_not_found
 
 
@@ -25,14 +25,14 @@ class VersionHistory:
 def history(session: Session, *, actor: User, label_assignment_id: int) -> list[VersionHistory]:
     """Versions oldest first, each with its revisions and reviews in sequence order."""
     get_or_not_found(session, LabelAssignment, label_assignment_id, "label assignment")
-    versions = annotations.list_annotations(session, actor=actor,
-                                            label_assignment_id=label_assignment_id)
+    versions = reads.list_annotations(session, actor=actor,
+                                      label_assignment_id=label_assignment_id)
     ids = [a.id for a in versions]
-    revisions = session.exec(select(AnnotationRevision).options(annotations.without_mask())
+    revisions = session.exec(select(AnnotationRevision).options(reads.without_mask())
                              .where(col(AnnotationRevision.annotation_id).in_(ids))
-                             .order_by(AnnotationRevision.sequence)).all()
+                             .order_by(col(AnnotationRevision.sequence))).all()
     reviews = session.exec(select(Review).where(col(Review.annotation_id).in_(ids))
-                           .order_by(Review.sequence)).all()
+                           .order_by(col(Review.sequence))).all()
     return [VersionHistory(annotation=a,
                            revisions=[r for r in revisions if r.annotation_id == a.id],
                            reviews=[r for r in reviews if r.annotation_id == a.id])

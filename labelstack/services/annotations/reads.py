@@ -70,7 +70,7 @@ def readable_by(actor: User) -> sa.ColumnElement[bool]:
     """SQL condition: the annotations `actor` may read (see the module docstring)."""
     if has_role(actor, Role.admin):
         return sa.true()
-    in_my_review_tasks = (select(TaskItem.annotation_id).join(Task, Task.id == TaskItem.task_id)
+    in_my_review_tasks = (select(TaskItem.annotation_id).join(Task, col(Task.id) == TaskItem.task_id)
                           .where(Task.type == TaskType.review, Task.assignee_id == actor.id))
     reviewed_by_me = select(Review.annotation_id).where(Review.reviewer_id == actor.id)
     return or_(Annotation.author_id == actor.id, Annotation.status == AnnotationStatus.accepted,
@@ -94,8 +94,8 @@ def list_annotations(session: Session, *, actor: User, task_id: int | None = Non
         query = query.where(Annotation.task_id == task_id)
     if label_assignment_id is not None:
         query = query.where(Annotation.label_assignment_id == label_assignment_id)
-    return list(session.exec(query.order_by(Annotation.label_assignment_id,
-                                            Annotation.version)).all())
+    return list(session.exec(query.order_by(col(Annotation.label_assignment_id),
+                                            col(Annotation.version))).all())
 
 
 def describe(session: Session, *, actor: User,
@@ -113,10 +113,10 @@ def summaries(session: Session, annotation_ids: Iterable[int]) -> list[Annotatio
 def awaiting_review(session: Session, *, actor: User) -> list[AnnotationSummary]:
     """Submitted annotations (corrected copies once their review task is over) that no
     active review task holds yet: what a new review task can be made of."""
-    in_review_tasks = (select(TaskItem.annotation_id).join(Task, Task.id == TaskItem.task_id)
+    in_review_tasks = (select(TaskItem.annotation_id).join(Task, col(Task.id) == TaskItem.task_id)
                        .where(Task.type == TaskType.review, col(Task.status).in_(ACTIVE),
                               col(TaskItem.annotation_id).is_not(None)))
-    return _summaries(session, Annotation.status == AnnotationStatus.submitted,
+    return _summaries(session, col(Annotation.status) == AnnotationStatus.submitted,
                       col(Annotation.id).not_in(in_review_tasks), readable_by(actor))
 
 
@@ -129,13 +129,14 @@ def revisions_of(session: Session, annotation_id: int) -> list[AnnotationRevisio
     """Revision metadata, oldest first; the mask bytes stay in the database (`without_mask`)."""
     query = (select(AnnotationRevision).options(without_mask())
              .where(AnnotationRevision.annotation_id == annotation_id))
-    return list(session.exec(query.order_by(AnnotationRevision.sequence)).all())
+    return list(session.exec(query.order_by(col(AnnotationRevision.sequence))).all())
 
 
 def without_mask() -> _AbstractLoad:
     """Loader option: leave `AnnotationRevision.mask` unloaded, for reads of metadata only
     (a mask is up to megabytes; reading it on a detached row raises instead)."""
-    return defer(AnnotationRevision.mask, raiseload=True)
+    # sqlmodel types the class attribute as `bytes`; it is an InstrumentedAttribute.
+    return defer(AnnotationRevision.mask, raiseload=True)  # type: ignore[arg-type]
 
 
 def latest_revision(session: Session, annotation_id: int) -> AnnotationRevision | None:

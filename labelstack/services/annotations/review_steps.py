@@ -32,8 +32,8 @@ def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> lis
         raise Conflict(f"task {task.id} is a {task.type} task, not a review task")
     if task.assignee_id is None:
         raise Conflict(f"task {task.id} has no assignee to review")
-    items = session.exec(select(Annotation).join(TaskItem, TaskItem.annotation_id == Annotation.id)
-                         .where(TaskItem.task_id == task.id).order_by(TaskItem.position)).all()
+    items = session.exec(select(Annotation).join(TaskItem, col(TaskItem.annotation_id) == Annotation.id)
+                         .where(TaskItem.task_id == task.id).order_by(col(TaskItem.position))).all()
     task_items.check_not_author(session, annotation_ids=[a.id for a in items if a.id],
                                 reviewer_id=task.assignee_id)
     here = _reviews_here(session, task)
@@ -41,6 +41,7 @@ def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> lis
     _check_reviewable(pending)
     created = []
     for annotation in pending:
+        assert annotation.id is not None  # loaded from the database
         review = here.get(annotation.id)
         if review is not None:  # an undecided review of this task, restarted
             if annotation.status != AnnotationStatus.in_review:
@@ -67,10 +68,10 @@ def create_reviews_for_task(session: Session, *, task: Task, actor: User) -> lis
 def release_undecided(session: Session, *, task: Task, actor: User) -> None:
     """A cancelled review task lets go of what it did not decide: those annotations are
     `submitted` again, so a new review task can take them. The caller commits."""
-    pending = session.exec(select(Annotation).join(Review, Review.annotation_id == Annotation.id)
+    pending = session.exec(select(Annotation).join(Review, col(Review.annotation_id) == Annotation.id)
                            .where(Review.task_id == task.id, col(Review.result).is_(None),
                                   Annotation.status == AnnotationStatus.in_review)
-                           .order_by(Annotation.id)).all()
+                           .order_by(col(Annotation.id))).all()
     for annotation in pending:
         set_annotation_status(session, actor=actor, annotation=annotation,
                               status=AnnotationStatus.submitted, task=task)
@@ -101,7 +102,7 @@ def _corrections(session: Session, task: Task, status: AnnotationStatus,
                  *where: sa.ColumnElement[bool]) -> list[Annotation]:
     return list(session.exec(select(Annotation).where(
         Annotation.task_id == task.id, Annotation.status == status, *where)
-        .order_by(Annotation.id)).all())
+        .order_by(col(Annotation.id))).all())
 
 
 def check_reopen(session: Session, *, task: Task) -> None:
@@ -110,8 +111,8 @@ def check_reopen(session: Session, *, task: Task) -> None:
     Its undecided items may have been reviewed in another task while it was
     cancelled; reopening it then would leave a task that can never be started.
     """
-    items = session.exec(select(Annotation).join(TaskItem, TaskItem.annotation_id == Annotation.id)
-                         .where(TaskItem.task_id == task.id).order_by(TaskItem.position)).all()
+    items = session.exec(select(Annotation).join(TaskItem, col(TaskItem.annotation_id) == Annotation.id)
+                         .where(TaskItem.task_id == task.id).order_by(col(TaskItem.position))).all()
     here = _reviews_here(session, task)
     _check_reviewable([a for a in items if a.id not in here or here[a.id].result is None])
 
@@ -119,7 +120,7 @@ def check_reopen(session: Session, *, task: Task) -> None:
 def check_reviewable(session: Session, *, annotation_ids: list[int]) -> None:
     """A new review task holds only work awaiting review (a draft would block its start)."""
     _check_reviewable(list(session.exec(select(Annotation).where(
-        col(Annotation.id).in_(annotation_ids)).order_by(Annotation.id)).all()))
+        col(Annotation.id).in_(annotation_ids)).order_by(col(Annotation.id))).all()))
 
 
 def _reviews_here(session: Session, task: Task) -> dict[int, Review]:
@@ -137,4 +138,4 @@ def _check_reviewable(pending: list[Annotation]) -> None:
 def undecided_reviews(session: Session, *, task: Task) -> list[Review]:
     """Reviews of the task without a result: finishing the task needs none left."""
     query = select(Review).where(Review.task_id == task.id, col(Review.result).is_(None))
-    return list(session.exec(query.order_by(Review.id)).all())
+    return list(session.exec(query.order_by(col(Review.id))).all())

@@ -19,8 +19,7 @@ from labelstack.db.enums import AnnotationStatus, AuditAction, ReviewResult
 from labelstack.db.models import Annotation, AnnotationRevision, Review, Task, TaskItem, User
 from labelstack.db.types import utcnow
 from labelstack.services import audit
-from labelstack.services.annotations import reads as annotations
-from labelstack.services.annotations import versions
+from labelstack.services.annotations import reads, versions
 from labelstack.services.annotations.versions import set_annotation_status
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput, get_or_not_found
 from labelstack.services.tasks import records as tasks
@@ -44,13 +43,13 @@ def decide_review(session: Session, *, actor: User, review_id: int, result: Revi
     task = session.get(Task, review.task_id) if review.task_id else None
     if task is None or not tasks.works_on(task, actor):
         raise Conflict(f"review {review_id} can be decided only inside its in-progress task")
-    annotation = annotations.get_annotation(session, review.annotation_id)
+    annotation = reads.get_annotation(session, review.annotation_id)
     if annotation.author_id == actor.id:
         raise Forbidden("a reviewer may not review their own annotation")
     if result == ReviewResult.rejected and not comment:
         raise InvalidInput("a rejection needs a comment saying what to change")
-    decided = session.execute(sa.update(Review).where(
-        Review.id == review.id, col(Review.result).is_(None)).values(
+    decided = session.exec(sa.update(Review).where(
+        col(Review.id) == review.id, col(Review.result).is_(None)).values(
         result=result.value, comment=comment, decided_at=utcnow())).rowcount
     if decided != 1:
         session.rollback()
@@ -60,6 +59,7 @@ def decide_review(session: Session, *, actor: User, review_id: int, result: Revi
                           status=AnnotationStatus(result.value), task=task)
     correction = _correct(session, actor=actor, annotation=annotation, task=task) \
         if result == ReviewResult.corrected else None
+    assert task.id is not None and annotation.id is not None  # both loaded from the database
     _mark_item_done(session, task_id=task.id, annotation_id=annotation.id)
     audit.record(session, actor=actor, action=AuditAction.review_decide, entity_type="review",
                  entity_id=review.id, details={
@@ -80,22 +80,23 @@ def get_review(session: Session, review_id: int) -> Review:
 def list_reviews(session: Session, *, actor: User, task_id: int | None = None,
                  annotation_id: int | None = None) -> list[Review]:
     """Reviews of the annotations `actor` may read."""
-    query = (select(Review).join(Annotation, Annotation.id == Review.annotation_id)
-             .where(annotations.readable_by(actor)))
+    query = (select(Review).join(Annotation, col(Annotation.id) == Review.annotation_id)
+             .where(reads.readable_by(actor)))
     if task_id is not None:
         query = query.where(Review.task_id == task_id)
     if annotation_id is not None:
         query = query.where(Review.annotation_id == annotation_id)
-    return list(session.exec(query.order_by(Review.annotation_id, Review.sequence)).all())
+    return list(session.exec(query.order_by(col(Review.annotation_id), col(Review.sequence))).all())
 
 
 def _correct(session: Session, *, actor: User, annotation: Annotation, task: Task) -> Annotation:
     """The reviewer's copy as the next version, seeded with the reviewed mask."""
-    source = annotations.latest_revision(session, annotation.id)
-    assert actor.id is not None and task.id is not None
+    assert annotation.id is not None and actor.id is not None and task.id is not None
+    source = reads.latest_revision(session, annotation.id)
     copy = versions.new_version(session, actor=actor,
-                                   label_assignment_id=annotation.label_assignment_id,
-                                   author_id=actor.id, task_id=task.id)
+                                label_assignment_id=annotation.label_assignment_id,
+                                author_id=actor.id, task_id=task.id)
+    assert copy.id is not None  # flushed by new_version
     if source is not None:
         session.add(AnnotationRevision(annotation_id=copy.id, sequence=1, author_id=actor.id,
                                        content_hash=source.content_hash, shape=source.shape,
@@ -104,8 +105,8 @@ def _correct(session: Session, *, actor: User, annotation: Annotation, task: Tas
 
 
 def _mark_item_done(session: Session, *, task_id: int, annotation_id: int) -> None:
-    session.execute(sa.update(TaskItem).where(TaskItem.task_id == task_id,
-                                              TaskItem.annotation_id == annotation_id)
+    session.execute(sa.update(TaskItem).where(col(TaskItem.task_id) == task_id,
+                                              col(TaskItem.annotation_id) == annotation_id)
                     .values(done=True))
 
 
@@ -120,5 +121,5 @@ def _result(value: ReviewResult | str) -> ReviewResult:
 def read_review(session: Session, *, actor: User, review_id: int) -> Review:
     """A review is readable by whoever may read its annotation."""
     review = get_review(session, review_id)
-    annotations.read_annotation(session, actor=actor, annotation_id=review.annotation_id)
+    reads.read_annotation(session, actor=actor, annotation_id=review.annotation_id)
     return review

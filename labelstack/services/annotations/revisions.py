@@ -24,11 +24,11 @@ from labelstack.annotation.codec import (
     mask_from_npy,
     shape_to_text,
 )
-from labelstack.db.enums import AnnotationStatus, AuditAction, TaskType
+from labelstack.db.enums import AnnotationStatus, AuditAction
 from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem, User
 from labelstack.db.types import utcnow
 from labelstack.services import audit
-from labelstack.services.annotations import reads as annotations
+from labelstack.services.annotations import reads
 from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.races import lost_race_is_conflict
 from labelstack.services.tasks import records as tasks
@@ -55,9 +55,9 @@ def upload_limit(session: Session, *, actor: User, annotation_id: int) -> int:
     valid mask; the API reads at most this much instead of any body it is sent. The
     same checks as a save come first, so a caller who may not save learns nothing more.
     """
-    annotation = annotations.get_annotation(session, annotation_id)
-    _require_saver(session, actor=actor, annotation=annotation)
-    return math.prod(annotations.expected_shape(session, annotation)) + UPLOAD_ALLOWANCE
+    annotation = reads.get_annotation(session, annotation_id)
+    require_saver(session, actor=actor, annotation=annotation)
+    return math.prod(reads.expected_shape(session, annotation)) + UPLOAD_ALLOWANCE
 
 
 def save_npy(session: Session, *, actor: User, annotation_id: int, data: bytes,
@@ -74,9 +74,9 @@ def save_npy(session: Session, *, actor: User, annotation_id: int, data: bytes,
 def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.ndarray,
               time_spent: float = 0.0, row_version: int | None = None) -> SaveResult:
     """Append a revision unless the content is unchanged; see the module docstring."""
-    annotation = annotations.get_annotation(session, annotation_id)
-    task = _require_saver(session, actor=actor, annotation=annotation)
-    shape = annotations.expected_shape(session, annotation)
+    annotation = reads.get_annotation(session, annotation_id)
+    task = require_saver(session, actor=actor, annotation=annotation)
+    shape = reads.expected_shape(session, annotation)
     if mask.dtype != np.bool_:
         raise InvalidInput(f"mask dtype must be bool, got {mask.dtype}")
     if mask.shape != shape:
@@ -88,13 +88,13 @@ def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.nda
         raise Conflict("the annotation was saved by someone else since you loaded it; reload it",
                        row_version=expected)
     digest = content_hash(mask)
-    latest = annotations.latest_revision(session, annotation.id)
+    assert annotation.id is not None  # loaded from the database
+    latest = reads.latest_revision(session, annotation.id)
     if latest is not None and latest.content_hash == digest:
         return SaveResult(saved=False, reason="unchanged", annotation=annotation, revision=latest)
-    before = annotation.status
-    # A first save submits an annotator's draft; a reviewer's correction stays a draft
-    # until its review task finishes (see `reviews`).
-    after = before if task.type == TaskType.review else AnnotationStatus.submitted
+    before = after = annotation.status
+    # Saving keeps the work with its author: it becomes reviewable (submitted) when its
+    # annotation task finishes, a reviewer's correction when its review task does.
     with lost_race_is_conflict(session, _concurrent()):
         revision = _append(session, annotation, expected=expected, author=actor, mask=mask,
                            digest=digest, seconds=seconds, status=after)
@@ -110,7 +110,7 @@ def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.nda
     return SaveResult(saved=True, reason=None, annotation=annotation, revision=revision)
 
 
-def _require_saver(session: Session, *, actor: User, annotation: Annotation) -> Task:
+def require_saver(session: Session, *, actor: User, annotation: Annotation) -> Task:
     """Only the author saves, inside their in-progress task, while the work is open."""
     if annotation.author_id != actor.id:
         raise Forbidden("only the author of an annotation may save it")
@@ -127,7 +127,8 @@ def _require_saver(session: Session, *, actor: User, annotation: Annotation) -> 
 def _append(session: Session, annotation: Annotation, *, expected: int, author: User,
             mask: np.ndarray, digest: str, seconds: float,
             status: str) -> AnnotationRevision:
-    bumped = session.execute(
+    assert annotation.id is not None  # loaded from the database
+    bumped = session.exec(
         sa.update(Annotation).where(col(Annotation.id) == annotation.id,
                                     col(Annotation.row_version) == expected)
         .values(row_version=expected + 1, status=str(status),
@@ -136,8 +137,8 @@ def _append(session: Session, annotation: Annotation, *, expected: int, author: 
     if bumped.rowcount != 1:
         session.rollback()
         raise _concurrent()
-    latest = session.execute(sa.select(sa.func.max(AnnotationRevision.sequence)).where(
-        AnnotationRevision.annotation_id == annotation.id)).scalar_one()
+    latest: int | None = session.execute(sa.select(sa.func.max(AnnotationRevision.sequence)).where(
+        col(AnnotationRevision.annotation_id) == annotation.id)).scalar_one()
     revision = AnnotationRevision(annotation_id=annotation.id, sequence=(latest or 0) + 1,
                                   author_id=author.id, time_spent=seconds, content_hash=digest,
                                   shape=shape_to_text(mask.shape), mask=encode_mask(mask))

@@ -4,6 +4,7 @@ in different states (all idempotent: running the demo again adds only what is mi
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Protocol
 
 import numpy as np
 from sqlmodel import Session, col, select
@@ -12,7 +13,7 @@ from labelstack.config import Settings
 from labelstack.db.enums import Priority, Role, TaskStatus, TaskType
 from labelstack.db.models import LabelAssignment, Series, Task, User
 from labelstack.services.accounts import users
-from labelstack.services.annotations import reads as annotations
+from labelstack.services.annotations import reads as annotation_reads
 from labelstack.services.annotations import revisions
 from labelstack.services.demo.images import seed_demo_images
 from labelstack.services.labels import catalog as labels
@@ -66,13 +67,13 @@ def seed_demo_workflow(session: Session) -> None:
                           ("Lesion", series), ("Bone", flat)):
         if chosen:
             labels.assign_label(session, actor=admin, data=AssignmentCreate(
-                label_id=by_name[label].id, series_ids=[s.id for s in chosen]))
-    pairs = {(a.label_id, a.series_id): a.id for a in session.exec(select(LabelAssignment))}
+                label_id=_id(by_name[label]), series_ids=[_id(s) for s in chosen]))
+    pairs = {(a.label_id, a.series_id): _id(a) for a in session.exec(select(LabelAssignment))}
     soon = date.today() + timedelta(days=7)
 
     def assignment_ids(label: str, chosen: list[Series]) -> list[int]:
-        return [pairs[(by_name[label].id, s.id)] for s in chosen
-                if (by_name[label].id, s.id) in pairs]
+        label_id = _id(by_name[label])
+        return [pairs[(label_id, _id(s))] for s in chosen if (label_id, _id(s)) in pairs]
 
     def create(**fields) -> Task:  # noqa: ANN003
         return transitions.create_task(session, actor=admin, data=TaskCreate(**fields))
@@ -80,7 +81,7 @@ def seed_demo_workflow(session: Session) -> None:
     create(type=TaskType.label, name="Demo: check the labels of the volumes",
            description="Add any label the CT and MR volumes are missing.",
            priority=Priority.normal, due_date=soon, assignee_id=annotator.id,
-           series_ids=[s.id for s in volumes])
+           series_ids=[_id(s) for s in volumes])
     create(type=TaskType.annotation, name="Demo: outline the lungs",
            description="Paint both lungs on every slice of the CT.", priority=Priority.high,
            due_date=soon, assignee_id=annotator.id,
@@ -100,20 +101,30 @@ def _seed_review(session: Session, *, admin: User, annotator: User, reviewer: Us
     work = transitions.create_task(session, actor=admin, data=TaskCreate(
         type=TaskType.annotation, name="Demo: lesion outline (done)", assignee_id=annotator.id,
         label_assignment_ids=ids))
-    transitions.set_status(session, actor=annotator, task_id=work.id, status=TaskStatus.in_progress)
-    drawn = annotations.list_annotations(session, actor=admin, task_id=work.id)
+    transitions.set_status(session, actor=annotator, task_id=_id(work), status=TaskStatus.in_progress)
+    drawn = annotation_reads.list_annotations(session, actor=admin, task_id=work.id)
     for annotation in drawn:
-        mask = np.zeros(annotations.expected_shape(session, annotation), dtype=bool)
+        mask = np.zeros(annotation_reads.expected_shape(session, annotation), dtype=bool)
         z, y, x = mask.shape
         mask[z // 3: max(z // 3 + 1, 2 * z // 3), y // 3: 2 * y // 3, x // 3: x // 2] = True
-        revisions.save_mask(session, actor=annotator, annotation_id=annotation.id, mask=mask,
+        revisions.save_mask(session, actor=annotator, annotation_id=_id(annotation), mask=mask,
                             time_spent=240.0)
-    transitions.set_status(session, actor=annotator, task_id=work.id, status=TaskStatus.done)
+    transitions.set_status(session, actor=annotator, task_id=_id(work), status=TaskStatus.done)
     transitions.create_task(session, actor=admin, data=TaskCreate(
         type=TaskType.review, name="Demo: review the lesion outline", assignee_id=reviewer.id,
         priority=Priority.high, due_date=date.today() + timedelta(days=2),
-        annotation_ids=[a.id for a in drawn]))
+        annotation_ids=[_id(a) for a in drawn]))
 
 
 def _user(session: Session, email: str) -> User:
     return session.exec(select(User).where(User.email == email)).one()
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def _id(row: _Stored) -> int:
+    """The primary key of a row read from (or flushed to) the database: never None."""
+    assert row.id is not None, f"{type(row).__name__} without an id"
+    return row.id

@@ -6,20 +6,16 @@ is stored and indexed in its own transaction, so a bad file never leaves a half 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydicom import Dataset, dcmread
-from pydicom.errors import InvalidDicomError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from labelstack.db.enums import AuditAction, Role
 from labelstack.db.models import Instance, Series, Study, User
-from labelstack.imaging.decode import check_decodable
-from labelstack.imaging.errors import ImagingError
+from labelstack.imaging.dataset import INDEX_UIDS, Dataset, parse_dataset, undecodable
 from labelstack.services import audit
 from labelstack.services.errors import TooLarge
 from labelstack.services.images import runtime
@@ -32,6 +28,7 @@ from labelstack.services.security import require_role
 from labelstack.stores import ImageStore, IndexEntry, StoreError, check_uid
 
 Status = Literal["stored", "present", "rejected"]
+STATUSES: tuple[Status, ...] = ("stored", "present", "rejected")
 COMMIT_EVERY = 64
 
 
@@ -54,7 +51,7 @@ class ImportReport:
 
     @property
     def summary(self) -> dict[str, int]:
-        return {s: self.count(s) for s in ("stored", "present", "rejected")}
+        return {s: self.count(s) for s in STATUSES}
 
 
 def import_dicom(session: Session, *, actor: User | None, sources: Iterable[Source],
@@ -131,29 +128,12 @@ def _import_one(session: Session, store: ImageStore, source: Source) -> ImportIt
 
 
 def parse(raw: bytes) -> Dataset:
-    """The dataset with the UIDs the index needs, or ValueError with a reason to act on."""
-    try:
-        ds = dcmread(io.BytesIO(raw))
-    except InvalidDicomError:
-        raise ValueError("not a DICOM file (no 'DICM' marker after the 128-byte preamble)") from None
-    except Exception as exc:  # noqa: BLE001  (pydicom raises many types for broken files)
-        raise ValueError(f"corrupt DICOM file: {type(exc).__name__}: {exc}") from None
-    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
-        if not ds.get(keyword):
-            raise ValueError(f"missing {keyword} (truncated or incomplete file?): cannot be indexed")
+    """The dataset with the UIDs the index needs, or ValueError with a reason to act on
+    (ImagingError is one): UIDs become store keys, so they must also be valid."""
+    ds = parse_dataset(raw)
+    for keyword in INDEX_UIDS:
         check_uid(str(ds.get(keyword)), keyword)
     return ds
-
-
-def undecodable(ds: Dataset) -> str | None:
-    """Why the pixels of `ds` cannot be shown, if they cannot."""
-    try:
-        check_decodable(ds)
-    except ImagingError as exc:
-        return str(exc)
-    except Exception as exc:  # noqa: BLE001  (a header pydicom cannot interpret)
-        return f"corrupt DICOM file: {type(exc).__name__}: {exc}"
-    return None
 
 
 def series_conflict(session: Session, ds: Dataset) -> str | None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, func, select
 
 from labelstack.db.models import Instance, LabelAssignment, Series, Study, TaskItem
@@ -88,6 +90,7 @@ def upsert_entry(session: Session, entry: IndexEntry, *, store: str) -> Instance
         if not getattr(study, name) and getattr(entry, name):
             setattr(study, name, getattr(entry, name))
     session.flush()
+    assert study.id is not None  # flushed
     series = session.exec(select(Series).where(Series.series_uid == entry.series_uid)).first()
     if series is None:
         series = Series(series_uid=entry.series_uid, study_id=study.id, store=store)
@@ -100,6 +103,7 @@ def upsert_entry(session: Session, entry: IndexEntry, *, store: str) -> Instance
     series.number_of_frames += entry.number_of_frames
     series.updated_at = utcnow()
     session.flush()
+    assert series.id is not None  # flushed
     instance = Instance(sop_instance_uid=entry.sop_instance_uid, series_id=series.id,
                         sop_class_uid=entry.sop_class_uid,
                         transfer_syntax_uid=entry.transfer_syntax_uid,
@@ -141,17 +145,18 @@ def search_series(session: Session, *, patient: str | None = None, modality: str
                       offset=max(0, offset), limit=limit)
 
 
-def _order(sort: str) -> list[sa.ColumnElement]:
+def _order(sort: str) -> list[SQLCoreOperations[Any]]:
     name = sort.strip().removeprefix("-")
     descending = sort.strip().startswith("-")
     if name not in SORTABLE:
         raise InvalidInput(f"cannot sort series by {name!r}; use one of {', '.join(SORTABLE)}")
-    blank, keys = {
+    columns: dict[str, tuple[SQLCoreOperations[bool], list[SQLCoreOperations[Any]]]] = {
         "study_date": (col(Study.study_date).is_(None), [col(Study.study_date)]),
         "patient": (col(Study.patient_name) == "",
                     [func.lower(Study.patient_name), col(Study.patient_id)]),
         "modality": (col(Series.modality) == "", [func.upper(Series.modality)]),
-    }[name]
+    }
+    blank, keys = columns[name]
     # blank values last either way: a missing date or name is nothing to sort by
     return [sa.case((blank, 1), else_=0), *(k.desc() if descending else k.asc() for k in keys),
             col(Study.study_date).desc().nulls_last(), col(Study.patient_name),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -90,4 +91,4 @@ def _zip_sources(name: str, open_zip: Callable[[], zipfile.ZipFile]) -> Iterator
                 yield unreadable(label, f"member is {info.file_size} bytes, above the "
                                         f"{MAX_MEMBER_BYTES} byte limit")
                 continue
-            yield Source(label, lambda info=info: archive.read(info))
+            yield Source(label, partial(archive.read, info))

@@ -11,16 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
-import numpy as np
-from pydicom import Dataset
-from pydicom.dataelem import DataElement
 from sqlmodel import Session, select
 
 from labelstack.db.models import Series, User
+from labelstack.imaging.dataset import Dataset
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.mpr import PLANES, Plane, display_aspect, slice_count
 from labelstack.imaging.render import render_slice
+from labelstack.imaging.render import thumbnail as render_thumbnail
+from labelstack.imaging.tags import tag_rows
 from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
 from labelstack.services.errors import Conflict, InvalidInput, NotFound
@@ -30,8 +29,6 @@ from labelstack.services.images.catalog import series_row
 from labelstack.services.images.index import SeriesRow
 from labelstack.services.images.shape import content_key, instance_keys
 from labelstack.stores import StoreError
-
-THUMBNAIL_SIZE = 128
 
 
 @dataclass(kw_only=True, slots=True)
@@ -116,16 +113,9 @@ def thumbnail(session: Session, *, actor: User, series_uid: str) -> bytes:
     if path.exists():
         return path.read_bytes()
     try:
-        volume = volume_from_datasets(_read(series, [keys[len(keys) // 2]]))
-        png = render_slice(volume, "axial", volume.shape[0] // 2, fmt="png")
+        data = render_thumbnail(volume_from_datasets(_read(series, [keys[len(keys) // 2]])))
     except ImagingError as exc:
         raise Conflict(f"series {series_uid} cannot be displayed: {exc}") from None
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
-    scale = THUMBNAIL_SIZE / max(image.shape[:2])
-    if scale < 1:
-        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return data
@@ -138,12 +128,8 @@ def metadata(session: Session, *, actor: User, series_uid: str, index: int = 0) 
     if not 0 <= index < len(keys):
         raise InvalidInput(f"instance {index} out of range: this series has 0..{len(keys) - 1}")
     ds = _read(series, [keys[index]])[0]
-    rows: list[dict[str, str]] = []
-    meta = getattr(ds, "file_meta", None)
-    for source in ([meta] if meta is not None else []) + [ds]:
-        _tag_rows(source, rows, depth=0)
     return {"series_uid": series_uid, "sop_instance_uid": str(ds.SOPInstanceUID),
-            "instance": index, "instances": len(keys), "tags": rows}
+            "instance": index, "instances": len(keys), "tags": tag_rows(ds)}
 
 
 def _instances(session: Session, series_uid: str) -> tuple[Series, list[str]]:
@@ -162,22 +148,3 @@ def _read(series: Series, keys: list[str]) -> list[Dataset]:
     except StoreError as exc:
         raise Conflict(str(exc)) from None
 
-
-def _tag_rows(ds: Dataset, rows: list[dict[str, str]], depth: int) -> None:
-    for element in ds:
-        rows.append({"tag": f"({element.tag.group:04X},{element.tag.element:04X})",
-                     "keyword": element.keyword or "", "vr": element.VR,
-                     "value": _value(element), "depth": str(depth)})
-        if element.VR == "SQ":
-            for item in element.value:
-                _tag_rows(item, rows, depth + 1)
-
-
-def _value(element: DataElement) -> str:
-    if element.VR == "SQ":
-        return f"<{len(element.value)} item(s)>"
-    if element.VR in ("OB", "OW", "OF", "OD", "OL", "OV", "UN") or element.tag == 0x7FE00010:
-        length = len(element.value) if element.value is not None else 0
-        return f"<{length} bytes>"
-    text = str(element.value)
-    return text if len(text) <= 200 else text[:197] + "..."

@@ -126,14 +126,15 @@ def usage_counts(session: Session, *, actor: User) -> dict[int, tuple[int, int]]
     """
     require_role(actor, Role.admin)
     rows = session.exec(
-        select(Label.id, func.count(sa.distinct(LabelAssignment.id)),
-               func.count(sa.distinct(Annotation.id)))
+        select(Label.id, func.count(sa.distinct(col(LabelAssignment.id))),
+               func.count(sa.distinct(col(Annotation.id))))
         .select_from(Label)
         .join(LabelAssignment, col(LabelAssignment.label_id) == Label.id, isouter=True)
         .join(Annotation, col(Annotation.label_assignment_id) == LabelAssignment.id,
               isouter=True)
         .group_by(col(Label.id))).all()
-    return {label_id: (images, drawn) for label_id, images, drawn in rows}
+    return {label_id: (images, drawn) for label_id, images, drawn in rows
+            if label_id is not None}  # a primary key, never NULL
 
 
 def assign_label(session: Session, *, actor: User, data: AssignmentCreate) -> AssignResult:
@@ -148,6 +149,7 @@ def add_assignments(session: Session, *, actor: User, label_id: int, series_ids:
                     task: Task | None) -> AssignResult:
     """Assign a label to images (no commit); existing pairs are reported, not duplicated."""
     label = get_label(session, label_id)
+    assert label.id is not None  # loaded from the database
     if label.archived:
         raise Conflict(f"label {label.name!r} is archived")
     series_ids = list(dict.fromkeys(series_ids))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
@@ -121,9 +122,11 @@ def record_assignments(session: Session, *, actor: User, task: Task, ids: Sequen
 
 def add_items(session: Session, task: Task, ids: Sequence[int]) -> None:
     """Append items to a flushed task."""
+    assert task.id is not None  # flushed
     column = KIND_COLUMN[task.type]
     for position, item_id in enumerate(ids):
-        session.add(TaskItem(task_id=task.id, position=position, **{column: item_id}))
+        kind: dict[str, Any] = {column: item_id}
+        session.add(TaskItem(task_id=task.id, position=position, **kind))
 
 
 def item_ids(session: Session, task: Task) -> list[int]:
@@ -145,7 +148,7 @@ def task_series_ids(session: Session, task: Task) -> list[int]:
     direct = select(TaskItem.series_id).where(TaskItem.task_id == task.id,
                                               col(TaskItem.series_id).is_not(None))
     ids = set(session.exec(direct).all()) | set(session.exec(via_assignment).all())
-    return sorted(ids | set(session.exec(via_annotation).all()))
+    return sorted(i for i in ids | set(session.exec(via_annotation).all()) if i is not None)
 
 
 def check_exclusive(session: Session, *, task_type: TaskType, ids: Sequence[int],
@@ -193,7 +196,7 @@ def progress_of(session: Session, tasks: Sequence[Task]) -> dict[int, Progress]:
     saved = set(session.exec(
         select(Annotation.task_id, Annotation.label_assignment_id)
         .where(col(Annotation.task_id).in_(ids),
-               sa.exists().where(AnnotationRevision.annotation_id == Annotation.id))).all())
+               sa.exists().where(col(AnnotationRevision.annotation_id) == Annotation.id))).all())
     decided = set(session.exec(select(Review.task_id, Review.annotation_id)
                                .where(col(Review.task_id).in_(ids),
                                       col(Review.result).is_not(None))).all())
@@ -218,9 +221,10 @@ def mark_all_done(session: Session, task: Task) -> None:
     session.execute(sa.update(TaskItem).where(col(TaskItem.task_id) == task.id).values(done=True))
 
 
-def _existing(session: Session, table: type, ids: Sequence[int]) -> list[int]:
+def _existing(session: Session, table: type[Series | Annotation | LabelAssignment | Label],
+              ids: Sequence[int]) -> list[int]:
     ids = list(dict.fromkeys(ids))
-    found = set(session.exec(select(table.id).where(table.id.in_(ids))).all()) if ids else set()
+    found = set(session.exec(select(table.id).where(col(table.id).in_(ids))).all()) if ids else set()
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFound(f"{table.__tablename__} not found: {missing}", missing=missing)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
@@ -19,7 +20,7 @@ from labelstack.services.tasks.records import active_task_types_for
 
 _PRIORITY_RANK = sa.case({p.value: rank for rank, p in enumerate(Priority)},
                          value=col(Task.priority), else_=-1)
-SORTABLE: dict[str, sa.ColumnElement] = {
+SORTABLE: dict[str, sa.SQLColumnExpression[Any]] = {
     "priority": _PRIORITY_RANK,
     "due_date": col(Task.due_date),
     "created_at": col(Task.created_at),

@@ -122,10 +122,10 @@ def claim(session: Session, task: Task, expected: int) -> None:
     It also takes the row's write lock until commit, so whatever the caller writes next
     cannot interleave with another change to the same task.
     """
-    bumped = session.execute(sa.update(Task).where(col(Task.id) == task.id,
-                                                   col(Task.row_version) == expected)
-                             .values(row_version=expected + 1)
-                             .execution_options(synchronize_session=False))
+    bumped = session.exec(sa.update(Task).where(col(Task.id) == task.id,
+                                                col(Task.row_version) == expected)
+                          .values(row_version=expected + 1)
+                          .execution_options(synchronize_session=False))
     if bumped.rowcount != 1:
         session.rollback()
         raise concurrent_change()

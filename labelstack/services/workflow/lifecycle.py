@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from labelstack.db.enums import TaskType
-from labelstack.db.models import Task, User
-from labelstack.services.annotations import reads, review_steps, versions
+from labelstack.db.models import Annotation, Task, User
+from labelstack.services.annotations import journal, reads, review_steps, versions
 from labelstack.services.errors import Conflict
 from labelstack.services.tasks import items
 
@@ -50,6 +50,13 @@ class AnnotationLifecycle(Lifecycle):
             names = "; ".join(s.title for s in reads.summaries(session, unsaved))
             raise Conflict("every annotation must be saved at least once before finishing; "
                            f"not saved yet: {names}", annotation_ids=unsaved)
+        ids = session.exec(select(Annotation.id).where(Annotation.task_id == task.id)).all()
+        waiting = journal.has_pending(session, [i for i in ids if i is not None])
+        if waiting:
+            names = "; ".join(s.title for s in reads.summaries(session, waiting))
+            raise Conflict("some strokes are not saved into a revision yet: open the task and "
+                           f"save (Alt+S) first: {names}", annotation_ids=waiting)
+        versions.submit_task_work(session, task=task, actor=actor)
 
 
 class ReviewLifecycle(Lifecycle):

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from labelstack.config import Settings
-from labelstack.services.demo.images import write_ct_series
+from labelstack.imaging.phantom import write_ct_series
 from labelstack.services.images import runtime as image_runtime
 from tests.orthanc import Orthanc, running_orthanc, unavailable
 from tests.services import missing
@@ -35,8 +35,10 @@ def settings(tmp_path: Path, db_url: str) -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def ct_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return write_ct_series(tmp_path_factory.mktemp("ct"), shape=CT_SHAPE, patient_id="CT-001",
-                           series_uid="1.2.826.0.1.3680043.8.498.1001")
+    """The clean phantom (no noise: air is exactly -1000 HU), files in slice order."""
+    return write_ct_series(tmp_path_factory.mktemp("ct"), shape=CT_SHAPE, spacing=(2.5, 0.8, 0.8),
+                           patient_id="CT-001", series_uid="1.2.826.0.1.3680043.8.498.1001",
+                           seed=None)
 
 
 @pytest.fixture(scope="session")

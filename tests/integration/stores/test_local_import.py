@@ -17,6 +17,7 @@ from sqlmodel import Session, func, select
 
 from labelstack.config import Settings
 from labelstack.db.models import AuditEvent, Instance, Series, Study
+from labelstack.imaging.phantom import ct_datasets
 from labelstack.imaging.volume import volume_from_datasets
 from labelstack.services.images import importing as image_import
 from labelstack.services.images import runtime as image_runtime
@@ -26,7 +27,7 @@ from labelstack.services.images.shape import MAX_AUDIT_UIDS, uid_summary
 from labelstack.services.images.sources import Source, sources_from_paths
 from labelstack.stores import IndexEntry, LocalStore, SeriesSummary, store_for
 from tests.integration.stores.conftest import CT_SHAPE
-from tests.phantoms import ct_datasets, mixed_ct_datasets
+from tests.phantoms import mixed_ct_datasets
 
 
 def _count(session: Session, model: type) -> int:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from labelstack.db.enums import AnnotationStatus, TaskStatus
+from labelstack.db.enums import AnnotationStatus, TaskStatus, TaskType
 from labelstack.db.models import Annotation, AnnotationRevision, Series, Study, Task, TaskItem
 from labelstack.services.annotations import history, revisions, versions
 from labelstack.services.annotations import reads as annotations
@@ -20,6 +20,7 @@ from labelstack.services.errors import Conflict, Forbidden, InvalidInput
 from labelstack.services.workflow import edits as task_edits
 from labelstack.services.workflow import transitions
 from labelstack.services.workflow.edits import TaskUpdate
+from labelstack.services.workflow.transitions import TaskCreate
 from tests.integration.workflow.annotation_helpers import (
     SHAPE,
     annotation_task,
@@ -70,7 +71,7 @@ def test_save_adds_revisions_and_skips_unchanged_content(session, team) -> None:
     first = revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(),
                                 time_spent=12.5)
     assert first.saved and first.revision.sequence == 1 and first.revision.author_id == ann.id
-    assert first.annotation.status == AnnotationStatus.submitted
+    assert first.annotation.status == AnnotationStatus.draft  # submitted when the task finishes
     assert first.annotation.row_version == 2
     same = revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(),
                                time_spent=3)
@@ -305,3 +306,21 @@ def test_revision_and_history_reads_leave_the_masks_in_the_database(session, tea
         assert [r.sequence for r in found] == [1, 2]
         assert all("mask" in sa.inspect(r).unloaded for r in found)
         assert all(r.content_hash and r.shape for r in found)
+
+
+def test_saved_work_stays_with_its_author_until_the_task_finishes(session, team, make_user) -> None:
+    """A save inside the task used to submit the annotation, so an admin could put it into
+    a review task mid-work and lock the annotator out."""
+    admin, ann, _ = team
+    task = annotation_task(session, admin, ann, [make_assignment(session)])
+    target = _only(session, task)
+    revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob())
+    assert annotations.awaiting_review(session, actor=admin) == []
+    with pytest.raises(Conflict, match="awaiting review"):
+        transitions.create_task(session, actor=admin, data=TaskCreate(
+            type=TaskType.review, name="too early", annotation_ids=[target.id]))
+    revisions.save_mask(session, actor=ann, annotation_id=target.id, mask=blob(size=3))
+    transitions.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    session.refresh(target)
+    assert target.status == AnnotationStatus.submitted
+    assert [s.id for s in annotations.awaiting_review(session, actor=admin)] == [target.id]

@@ -66,7 +66,7 @@ def test_audit_events_filters_and_paging(client: TestClient, worked, token_for) 
                      headers=headers).json()
     assert [e["action"] for e in one["items"]] == ["annotation.create", "annotation.save",
                                                    "annotation.save", "annotation.status",
-                                                   "annotation.status"]
+                                                   "annotation.status", "annotation.status"]
     everything = client.get(url, headers=headers).json()
     page = client.get(url, params={"limit": 2, "offset": 1}, headers=headers).json()
     assert page["total"] == everything["total"]

@@ -11,7 +11,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from tests.phantoms import ct_datasets
+from labelstack.imaging.phantom import ct_datasets
 
 
 def load(name: str) -> pydicom.Dataset:

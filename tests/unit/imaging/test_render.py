@@ -1,4 +1,4 @@
-"""Rendered frames: exact PNG round trip, JPEG/WebP, overlays, MONOCHROME1, colour."""
+"""Rendered frames: exact PNG round trip, JPEG/WebP, overlays, MONOCHROME1, colour, thumbnails."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from labelstack.imaging import ImagingError, render_slice, volume_from_datasets, window_slice
+from labelstack.imaging.phantom import phantom_ct
+from labelstack.imaging.render import thumbnail
 from tests.unit.imaging.conftest import load
 from tests.unit.imaging.helpers import make_volume
 
@@ -84,3 +86,35 @@ def test_empty_overlay_changes_nothing() -> None:
     empty = np.zeros(PIXELS.shape[1:], bool)
     image = decode(render_slice(volume, overlays=[(empty, (255, 0, 0))]))
     np.testing.assert_array_equal(image, cv2.cvtColor(window_slice(volume), cv2.COLOR_GRAY2BGR))
+
+
+THUMBNAILS = [
+    pytest.param((5, 300, 200), (128, 85), id="tall"),
+    pytest.param((3, 100, 400), (32, 128), id="wide"),
+    pytest.param((1, 128, 128), (128, 128), id="exact"),
+    pytest.param((2, 40, 50), (40, 50), id="small-is-not-enlarged"),
+]
+
+
+@pytest.mark.parametrize(("shape", "size"), THUMBNAILS)
+def test_thumbnail_is_the_middle_slice_shrunk_into_128_pixels(shape, size) -> None:
+    volume = make_volume(phantom_ct(shape, seed=None).astype(np.float32))
+    data = thumbnail(volume)
+    assert data.startswith(b"\xff\xd8")  # JPEG
+    image = decode(data)
+    assert image.shape == size
+    expected = cv2.resize(window_slice(volume, "axial", shape[0] // 2), size[::-1],
+                          interpolation=cv2.INTER_AREA)
+    assert np.abs(image.astype(int) - expected.astype(int)).mean() < 3
+
+
+def test_thumbnail_size_is_a_parameter() -> None:
+    volume = make_volume(phantom_ct((1, 300, 200), seed=None).astype(np.float32))
+    assert decode(thumbnail(volume, size=64)).shape == (64, 43)
+
+
+def test_colour_thumbnail_keeps_its_colours() -> None:
+    volume = volume_from_datasets([load("SC_rgb.dcm")])
+    image = decode(thumbnail(volume))
+    assert image.ndim == 3 and max(image.shape[:2]) <= 128
+    assert np.abs(image[2, 40].astype(int) - (0, 0, 255)).max() < 40  # red, in BGR

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from pydicom.uid import EnhancedCTImageStorage
 
 from labelstack.imaging import ImagingError, main_stack_shape, volume_from_datasets, volumes_from_datasets
-from tests.phantoms import AXIAL, ct_datasets, mixed_ct_datasets, phantom_ct, write_ct_series
+from labelstack.imaging.phantom import AXIAL, ct_datasets, phantom_ct, write_ct_series
+from tests.phantoms import mixed_ct_datasets
 from tests.unit.imaging.conftest import load, roundtrip
 
 C30, S30 = np.cos(np.radians(30)), np.sin(np.radians(30))
@@ -119,6 +120,14 @@ def test_ultrasound_cine_is_a_frame_stack_with_frame_time() -> None:
 def test_images_without_position_stay_separate() -> None:
     volumes = volumes_from_datasets([load("US1_UNCR.dcm"), load("US1_UNCI.dcm")])
     assert [v.kind for v in volumes] == ["image", "image"]
+    assert "separate image without slice position" in volumes[1].warnings[0]
+
+
+def test_an_image_with_a_position_but_no_orientation_stays_separate(ct_series) -> None:
+    stray = ct_series(shape=(1, 16, 16), seed=3)[0]
+    del stray.ImageOrientationPatient
+    volumes = volumes_from_datasets([*ct_series(shape=(4, 16, 16)), stray])
+    assert [v.pixels.shape[0] for v in volumes] == [4, 1]
     assert "separate image without slice position" in volumes[1].warnings[0]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labelstack.imaging import PRESETS, apply_window, default_window, window_presets
+from labelstack.imaging import apply_window, default_window, window_presets, window_slice
 from tests.unit.imaging.helpers import make_volume
 
 RAMP = np.linspace(-1500, 2500, 64 * 64, dtype=np.float32).reshape(64, 64)
@@ -31,9 +31,36 @@ def test_default_window(modality: str, tags, expected) -> None:
     assert window == pytest.approx(expected)
 
 
-def test_ct_presets() -> None:
-    assert set(PRESETS["CT"]) == {"brain", "soft tissue", "lung", "bone", "liver"}
-    assert PRESETS["CT"]["lung"] == (-600.0, 1500.0)
+# The HU range each CT preset should show from black to white (the usual L/W of radiology
+# teaching: brain 40/80, soft tissue 40/400, lung -600/1500, bone 400/1800, liver 60/160),
+# written as ranges so that it does not repeat the module's (center, width) table.
+CT_RANGES = {
+    "brain": (0, 80),
+    "soft tissue": (-160, 240),
+    "lung": (-1350, 150),
+    "bone": (-500, 1300),
+    "liver": (-20, 140),
+}
+
+
+@pytest.mark.parametrize(("name", "shown"), CT_RANGES.items(), ids=list(CT_RANGES))
+def test_ct_preset_shows_its_hu_range(name: str, shown: tuple[int, int]) -> None:
+    """A 1 HU ramp through the preset: black up to the range's start, white from its end,
+    grey in between (each within one grey step, width / 255 HU, of the documented bound)."""
+    hu = np.arange(-2000, 3001, dtype=np.float32)
+    volume = make_volume(hu.reshape(1, 1, -1), modality="CT")
+    center, width = window_presets(volume)[name]
+    grey = window_slice(volume, "axial", 0, center=center, width=width).ravel()
+    last_black, first_white = hu[grey == 0].max(), hu[grey == 255].min()
+    step = (shown[1] - shown[0]) / 255
+    assert last_black == pytest.approx(shown[0], abs=step)
+    assert first_white == pytest.approx(shown[1], abs=step)
+    assert (np.diff(grey.astype(int)) >= 0).all()
+
+
+def test_ct_offers_exactly_the_documented_presets() -> None:
+    presets = window_presets(make_volume(modality="CT"))
+    assert set(presets) == {"default", "auto", *CT_RANGES}
 
 
 @pytest.mark.parametrize("modality", ["CT", "MR", "US", "CR"])

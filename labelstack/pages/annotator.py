@@ -1,0 +1,71 @@
+"""/task/{id}: the annotator on one task; /viewer/render/...: its slices, for this browser's user."""
+
+from __future__ import annotations
+
+from fastapi import Query
+from fastapi.responses import Response
+from nicegui import app, run, ui
+
+from labelstack.components.annotator import Annotator
+from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.session import SESSION_KEY, browser_user
+from labelstack.db.models import User
+from labelstack.db.session import session_scope
+from labelstack.imaging.mpr import Plane
+from labelstack.services.annotations.workspace import Workspace, task_workspace
+from labelstack.services.errors import NotAuthenticated, ServiceError
+from labelstack.services.images import view as image_view
+
+
+@ui.page("/task/{task_id}")
+async def annotator_page(task_id: int) -> None:
+    actor = signed_in_user()
+    if actor is None:
+        return
+    try:
+        workspace = await run.io_bound(_workspace, actor, task_id)
+    except ServiceError as exc:
+        with frame("Task", user=actor), ui.card().classes("mx-auto mt-12 p-8 items-center") \
+                .props("data-testid=task-refused"):
+            ui.icon("block", size="48px").classes("text-grey-6")
+            ui.label(exc.detail).classes("text-h6 text-center")
+            ui.button("Back", on_click=lambda: ui.navigate.back()).props("flat no-caps")
+        return
+    with frame(workspace.name, user=actor):
+        if not workspace.images:
+            ui.label("This task has no images with labels to draw.").props("data-testid=task-empty")
+            return
+        annotator = Annotator(actor=actor, workspace=workspace)
+        annotator.build()
+    ui.timer(1.0, annotator.autosave)
+    ui.context.client.on_disconnect(annotator.close)
+    await ui.context.client.connected()
+    await annotator.open_image(0)
+
+
+@app.get("/viewer/render/{series_uid}", include_in_schema=False)
+def render_for_browser(series_uid: str, plane: Plane = Plane.axial,
+                       index: int | None = Query(default=None, ge=0),
+                       wl: float | None = None, ww: float | None = Query(default=None, gt=0),
+                       invert: int = Query(default=0, ge=0, le=1)) -> Response:
+    """A JPEG slice for the signed-in browser, with the same view rule as the API."""
+    user = browser_user() if app.storage.user.get(SESSION_KEY) is not None else None
+    if user is None:
+        return Response("sign in first", status_code=NotAuthenticated.status_code)
+    try:
+        data = _render(user, series_uid, plane, index, wl, ww, bool(invert))
+    except ServiceError as exc:
+        return Response(exc.detail, status_code=exc.status_code)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
+
+
+def _workspace(actor: User, task_id: int) -> Workspace:
+    with session_scope() as session:
+        return task_workspace(session, actor=actor, task_id=task_id)
+
+
+def _render(actor: User, series_uid: str, plane: Plane, index: int | None, wl: float | None,
+            ww: float | None, invert: bool) -> bytes:
+    with session_scope() as session:
+        return image_view.render(session, actor=actor, series_uid=series_uid, plane=plane,
+                                 index=index, center=wl, width=ww, invert=invert, fmt="jpeg")

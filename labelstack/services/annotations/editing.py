@@ -1,0 +1,159 @@
+"""An annotation open in the editor: the mask in memory, its undo history, and saving that
+never loses an acknowledged change.
+
+Each change is applied to the in-memory mask, then its box is appended to the journal and
+committed (under the editing lease) before the call returns: a return is the
+acknowledgement, and whatever was acknowledged survives a crash of the server or the
+browser. `save` folds the journal into a revision (the workflow's versioned masks).
+The session belongs to one browser tab; its lock keeps that tab's events in order.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlmodel import Session
+
+from labelstack.annotation.editor import Change, MaskEditor
+from labelstack.annotation.errors import AnnotationInputError
+from labelstack.annotation.ops import EditOp
+from labelstack.db.models import Annotation, LabelAssignment, Series, User
+from labelstack.services.annotations import journal, leases, reads, revisions
+from labelstack.services.errors import Conflict, InvalidInput, ServiceError
+from labelstack.services.images.view import load_volume
+
+MAX_IDLE_SECONDS = 60.0  # a pause longer than this between two changes is not work
+
+
+@dataclass(kw_only=True, slots=True)
+class EditSession:
+    annotation_id: int
+    series_uid: str
+    holder: str
+    editable: bool
+    reason: str
+    editor: MaskEditor
+    acknowledged: int = 0
+    saved: int = 0
+    last_change: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def unsaved(self) -> bool:
+        return self.acknowledged > self.saved
+
+    def apply(self, session: Session, *, actor: User, op: EditOp) -> Change:
+        """Apply and acknowledge one edit; refused edits change nothing."""
+        with self.lock:
+            self._require_editable(session, actor)
+            try:
+                change = self.editor.apply(op)
+            except AnnotationInputError as exc:
+                raise InvalidInput(str(exc)) from None
+            return self._persist(session, actor, str(op.tool), change, undo_on_failure=True)
+
+    def undo(self, session: Session, *, actor: User) -> Change | None:
+        with self.lock:
+            self._require_editable(session, actor)
+            change = self.editor.undo()
+            return None if change is None else self._persist(session, actor, "undo", change)
+
+    def redo(self, session: Session, *, actor: User) -> Change | None:
+        with self.lock:
+            self._require_editable(session, actor)
+            change = self.editor.redo()
+            return None if change is None else self._persist(session, actor, "redo", change)
+
+    def save(self, session: Session, *, actor: User) -> revisions.SaveResult | None:
+        """Fold what was acknowledged into a revision (None when there was nothing new)."""
+        with self.lock:
+            if not self.editable or not self.unsaved:
+                return None
+            upto, mask = self.acknowledged, self.editor.mask.copy()
+        seconds = journal.active_seconds(session, self.annotation_id, upto)
+        result = revisions.save_mask(session, actor=actor, annotation_id=self.annotation_id,
+                                     mask=mask, time_spent=seconds)
+        journal.fold(session, annotation_id=self.annotation_id, upto=upto)
+        session.commit()
+        with self.lock:
+            self.saved = max(self.saved, upto)
+        return result
+
+    def renew(self, session: Session) -> None:
+        if self.editable:
+            leases.renew(session, annotation_id=self.annotation_id, holder=self.holder)
+
+    def close(self, session: Session) -> None:
+        if self.editable:
+            leases.release(session, annotation_id=self.annotation_id, holder=self.holder)
+
+    def _require_editable(self, session: Session, actor: User) -> None:
+        if not self.editable:
+            raise Conflict(f"this annotation is open read-only: {self.reason}")
+        annotation = reads.get_annotation(session, self.annotation_id)
+        revisions.require_saver(session, actor=actor, annotation=annotation)
+
+    def _persist(self, session: Session, actor: User, kind: str, change: Change, *,
+                 undo_on_failure: bool = False) -> Change:
+        if not change.changed:
+            return change
+        now = time.monotonic()
+        active = min(now - self.last_change, MAX_IDLE_SECONDS)
+        try:
+            leases.check(session, annotation_id=self.annotation_id, holder=self.holder)
+            entry = journal.append(session, annotation=reads.get_annotation(session, self.annotation_id),
+                                   author=actor, kind=kind, box=change.box,
+                                   content=self.editor.mask[change.slices], active_seconds=active)
+            session.commit()
+        except Exception:
+            session.rollback()
+            if undo_on_failure:
+                self.editor.undo()
+            raise
+        self.acknowledged, self.last_change = entry.sequence, now
+        return change
+
+
+def open_edit(session: Session, *, actor: User, annotation_id: int, holder: str,
+              take_over: bool = False) -> EditSession:
+    """Open an annotation for `actor`: editable by its author inside their in-progress task
+    while this tab holds the lease, read-only for anyone else who may read it."""
+    annotation = reads.read_annotation(session, actor=actor, annotation_id=annotation_id)
+    series = _series(session, annotation)
+    editable, reason = True, ""
+    try:
+        revisions.require_saver(session, actor=actor, annotation=annotation)
+    except ServiceError as exc:
+        editable, reason = False, exc.detail
+    if editable:
+        held = leases.acquire(session, annotation_id=annotation_id, holder=holder, user=actor,
+                              take_over=take_over)
+        if held is not None:
+            editable = False
+            reason = (f"{held.name} is editing it in another tab or window; take over to edit "
+                      "here (the other editor becomes read-only)")
+    mask, last = journal.current_mask(session, annotation)
+    volume = load_volume(session, series.series_uid)
+    if volume.pixels.shape[:3] != mask.shape:
+        raise Conflict(f"the image's shape {volume.pixels.shape[:3]} does not match the "
+                       f"annotation's {mask.shape}")
+    return EditSession(annotation_id=annotation_id, series_uid=series.series_uid, holder=holder,
+                       editable=editable, reason=reason, editor=MaskEditor(mask, volume),
+                       acknowledged=last)
+
+
+def mask_now(session: Session, *, actor: User, annotation_id: int) -> np.ndarray:
+    """The mask as acknowledged: the last revision plus the journal (the revisions' read rule)."""
+    annotation = reads.read_annotation(session, actor=actor, annotation_id=annotation_id)
+    return journal.current_mask(session, annotation)[0]
+
+
+def _series(session: Session, annotation: Annotation) -> Series:
+    assignment = session.get(LabelAssignment, annotation.label_assignment_id)
+    series = session.get(Series, assignment.series_id) if assignment else None
+    if series is None:
+        raise Conflict(f"the image of annotation {annotation.id} is gone")
+    return series

@@ -1,0 +1,152 @@
+"""The editor's saving rules: every acknowledged change is durable, one editor at a time,
+and a refused change changes nothing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from labelstack.annotation.ops import EditOp
+from labelstack.config import Settings
+from labelstack.db.enums import AnnotationStatus, TaskStatus
+from labelstack.db.models import Annotation, AnnotationEdit, AnnotationRevision, Series
+from labelstack.imaging.phantom import write_ct_series
+from labelstack.services.annotations import editing
+from labelstack.services.errors import Conflict, InvalidInput
+from labelstack.services.images import importing, runtime
+from labelstack.services.images.sources import sources_from_paths
+from labelstack.services.workflow import transitions
+from tests.integration.workflow.annotation_helpers import annotation_task, make_assignment
+
+API = "/api/v1"
+SHAPE = (6, 24, 20)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Iterator[Settings]:
+    value = Settings(data_dir=tmp_path / "data", database_url=db_url, volume_cache_mb=64)
+    value.prepare_data_dir()
+    runtime.configure(value)
+    yield value
+    runtime.configure(None)
+
+
+@pytest.fixture
+def work(session: Session, make_user, tmp_path: Path, settings: Settings):  # noqa: ANN001, ANN201
+    """An annotator in an in-progress task over a real (small, imported) CT series."""
+    admin, ann = make_user("admin"), make_user("annotator")
+    importing.import_dicom(session, actor=None, sources=sources_from_paths(
+        write_ct_series(tmp_path / "ct", shape=SHAPE, patient_id="EDIT")))
+    series = session.exec(select(Series)).one()
+    task = annotation_task(session, admin, ann, [make_assignment(session, series)])
+    target = session.exec(select(Annotation).where(Annotation.task_id == task.id)).one()
+    return admin, ann, task, target
+
+
+def _brush(index: int = 2, at: tuple[float, float] = (10, 10), erase: bool = False) -> EditOp:
+    return EditOp.from_json({"tool": "brush", "mode": "erase" if erase else "draw", "plane": "axial",
+                             "index": index, "points": [list(at)], "radius_mm": 2.0})
+
+
+def test_acknowledged_strokes_survive_a_lost_editor(session, work) -> None:
+    """The editor object is dropped without a save (a crash): a new one shows every stroke."""
+    _, ann, _, target = work
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    assert tab.editable
+    change = tab.apply(session, actor=ann, op=_brush())
+    assert change.changed
+    expected = tab.editor.mask.copy()
+    assert session.exec(select(AnnotationEdit)).all()  # durable before the return
+    assert session.exec(select(AnnotationRevision)).all() == []
+    again = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    assert np.array_equal(again.editor.mask, expected) and expected.any()
+    assert np.array_equal(editing.mask_now(session, actor=ann, annotation_id=target.id), expected)
+
+
+def test_save_folds_the_journal_into_a_revision_and_keeps_the_work_a_draft(session, work) -> None:
+    _, ann, task, target = work
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    tab.apply(session, actor=ann, op=_brush())
+    tab.apply(session, actor=ann, op=_brush(at=(12, 5), erase=True))
+    with pytest.raises(Conflict, match="not saved"):
+        transitions.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    result = tab.save(session, actor=ann)
+    assert result is not None and result.saved and result.revision.sequence == 1
+    assert session.exec(select(AnnotationEdit)).all() == []
+    assert result.annotation.status == AnnotationStatus.draft
+    assert tab.save(session, actor=ann) is None  # nothing new
+    transitions.set_status(session, actor=ann, task_id=task.id, status=TaskStatus.done)
+    session.refresh(target)
+    assert target.status == AnnotationStatus.submitted
+
+
+def test_undo_and_redo_are_acknowledged_like_strokes(session, work) -> None:
+    _, ann, _, target = work
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    tab.apply(session, actor=ann, op=_brush())
+    tab.undo(session, actor=ann)
+    assert not editing.mask_now(session, actor=ann, annotation_id=target.id).any()
+    tab.redo(session, actor=ann)
+    assert np.array_equal(editing.mask_now(session, actor=ann, annotation_id=target.id),
+                          tab.editor.mask)
+
+
+def test_one_editor_at_a_time_and_a_take_over_makes_the_first_read_only(session, work) -> None:
+    _, ann, _, target = work
+    first = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    second = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-2")
+    assert first.editable and not second.editable and "another tab" in second.reason
+    with pytest.raises(Conflict, match="read-only"):
+        second.apply(session, actor=ann, op=_brush())
+    taken = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-2",
+                              take_over=True)
+    assert taken.editable
+    before = editing.mask_now(session, actor=ann, annotation_id=target.id)
+    with pytest.raises(Conflict, match="lost its lease"):
+        first.apply(session, actor=ann, op=_brush())
+    assert not first.editor.mask.any()  # the refused stroke was taken back in memory too
+    assert np.array_equal(editing.mask_now(session, actor=ann, annotation_id=target.id), before)
+
+
+@pytest.mark.parametrize("bad", [
+    {"index": 99}, {"plane": "oblique"}, {"points": [[float("nan"), 1]]}, {"radius_mm": -1},
+])
+def test_bad_strokes_are_refused_and_change_nothing(session, work, bad) -> None:
+    _, ann, _, target = work
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    with pytest.raises((InvalidInput, ValueError)):
+        op = {"tool": "brush", "mode": "draw", "plane": "axial", "index": 2, "points": [[5, 5]],
+              "radius_mm": 2.0, **bad}
+        tab.apply(session, actor=ann, op=EditOp.from_json(op))
+    assert session.exec(select(AnnotationEdit)).all() == []
+    assert not tab.editor.mask.any()
+
+
+def test_a_closed_task_or_another_user_opens_read_only(session, work, make_user) -> None:
+    admin, ann, task, target = work
+    viewer = editing.open_edit(session, actor=admin, annotation_id=target.id, holder="admin-tab")
+    assert not viewer.editable and "author" in viewer.reason
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    with pytest.raises(Conflict, match="in-progress task"):
+        tab.apply(session, actor=ann, op=_brush())
+    assert session.exec(select(AnnotationEdit)).all() == []
+
+
+def test_current_mask_over_the_api(client: TestClient, session, work, token_for, make_user) -> None:
+    _, ann, _, target = work
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    tab.apply(session, actor=ann, op=_brush())
+    r = client.get(f"{API}/annotations/{target.id}/mask", headers=token_for(ann))
+    assert r.status_code == 200
+    assert np.array_equal(np.load(io.BytesIO(r.content)), tab.editor.mask)
+    stranger = make_user("annotator")
+    assert client.get(f"{API}/annotations/{target.id}/mask",
+                      headers=token_for(stranger)).status_code == 403
+    assert client.get(f"{API}/annotations/999999/mask", headers=token_for(ann)).status_code == 404
