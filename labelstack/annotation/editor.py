@@ -42,18 +42,36 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """A box and the voxels to put back into it (bit-packed)."""
+    """A box and the voxels to put back into it (bit-packed); `group` names the stroke whose
+    batches it holds, so a stroke drawn over many pointer events is one undo step."""
 
     box: Box3
     bits: np.ndarray
+    group: object = None
 
     @classmethod
-    def capture(cls, mask: np.ndarray, box: Box3) -> _Step:
-        return cls(box, np.packbits(mask[_slices(box)], axis=None))
+    def capture(cls, mask: np.ndarray, box: Box3, group: object = None) -> _Step:
+        return cls(box, np.packbits(mask[_slices(box)], axis=None), group)
 
     def restore(self, mask: np.ndarray) -> None:
         region = mask[_slices(self.box)]
-        region[...] = np.unpackbits(self.bits, count=region.size).reshape(region.shape).view(bool)
+        region[...] = self.unpacked()
+
+    def unpacked(self) -> np.ndarray:
+        z0, y0, x0, z1, y1, x1 = self.box
+        shape = (z1 - z0, y1 - y0, x1 - x0)
+        return np.unpackbits(self.bits, count=int(np.prod(shape))).reshape(shape).view(bool)
+
+    def widened(self, mask: np.ndarray, box: Box3) -> _Step:
+        """This step grown to cover `box` too: voxels outside its own box are put back as
+        they are in `mask` now (before the next batch of the same stroke changes them)."""
+        union: Box3 = (min(self.box[0], box[0]), min(self.box[1], box[1]), min(self.box[2], box[2]),
+                       max(self.box[3], box[3]), max(self.box[4], box[4]), max(self.box[5], box[5]))
+        before = mask[_slices(union)].copy()
+        z0, y0, x0, z1, y1, x1 = self.box
+        before[z0 - union[0]:z1 - union[0], y0 - union[1]:y1 - union[1],
+               x0 - union[2]:x1 - union[2]] = self.unpacked()
+        return _Step(union, np.packbits(before, axis=None), self.group)
 
 
 def plane_view(mask: np.ndarray, mapping: SliceMap, index: int) -> np.ndarray:
@@ -66,8 +84,9 @@ class MaskEditor:
     """Applies edit operations to one mask, with a bounded undo/redo history.
 
     ``volume`` is read for its geometry only (spacing, orientation, kind). Every ``apply`` that
-    changes voxels is one undo step (nothing is merged) and clears the redo stack; an ``apply``
-    that changes nothing records no step and leaves redo intact. Beyond ``max_steps`` the oldest
+    changes voxels is one undo step and clears the redo stack, except that consecutive applies
+    with the same ``group`` (the batches of one brush stroke) grow one step; an ``apply`` that
+    changes nothing records no step and leaves redo intact. Beyond ``max_steps`` the oldest
     step is dropped. Do not write ``mask`` behind the editor's back: undo would restore stale bits.
     """
 
@@ -91,6 +110,7 @@ class MaskEditor:
                 continue  # images and cines have the axial plane (= frame) only
         self._undo: deque[_Step] = deque(maxlen=max_steps)
         self._redo: deque[_Step] = deque(maxlen=max_steps)
+        self._rollback: tuple[_Step, _Step | None] | None = None
 
     @property
     def mask(self) -> np.ndarray:
@@ -126,8 +146,9 @@ class MaskEditor:
         _, rows, cols = self._map(plane).axes
         return self._spacing[rows], self._spacing[cols]
 
-    def apply(self, op: EditOp) -> Change:
-        """Draw or erase ``op`` into the mask; the change is one undo step."""
+    def apply(self, op: EditOp, *, group: object = None) -> Change:
+        """Draw or erase ``op`` into the mask; one undo step, or part of the latest one when it
+        has the same ``group``."""
         mapping = self._map(op.plane)
         self._check_index(op.plane, op.index)
         if op.tool is Tool.SPHERE:
@@ -142,7 +163,20 @@ class MaskEditor:
             else:
                 box2, patch2 = raster.spline(shape, op.points)
             box, patch = self._lift(mapping, op.index, box2, patch2)
-        return self._commit(box, patch, op.mode)
+        return self._commit(box, patch, op.mode, group)
+
+    def rollback(self) -> None:
+        """Take back the latest ``apply`` alone (its change could not be made durable): the mask
+        and the undo history are as before it; the redo history it cleared stays cleared."""
+        if self._rollback is None:
+            return
+        before, previous = self._rollback
+        self._rollback = None
+        before.restore(self._mask)
+        if previous is None:
+            self._undo.pop()
+        else:
+            self._undo[-1] = previous
 
     def undo(self) -> Change | None:
         """Revert the latest step; None when there is nothing to undo."""
@@ -181,7 +215,8 @@ class MaskEditor:
         (i0, r0, c0), (i1, r1, c1) = self._to_plane(mapping, change.box)
         return (r0, c0, r1, c1) if i0 <= index < i1 else None
 
-    def _commit(self, box: Box3, patch: np.ndarray, mode: Mode) -> Change:
+    def _commit(self, box: Box3, patch: np.ndarray, mode: Mode, group: object = None) -> Change:
+        self._rollback = None
         if patch.size == 0:
             return Change(_NOTHING, False)
         region = self._mask[_slices(box)]
@@ -190,7 +225,13 @@ class MaskEditor:
             return Change(_NOTHING, False)
         (d0, h0, w0, d1, h1, w1), _ = raster.crop(box[:3], flips)
         tight: Box3 = (d0, h0, w0, d1, h1, w1)
-        self._undo.append(_Step.capture(self._mask, tight))
+        last = self._undo[-1] if self._undo else None
+        if group is not None and last is not None and last.group == group:
+            self._undo[-1] = last.widened(self._mask, tight)
+        else:
+            self._undo.append(_Step.capture(self._mask, tight, group))
+            last = None
+        self._rollback = (_Step.capture(self._mask, tight), last)
         self._redo.clear()
         if mode is Mode.ERASE:
             region &= ~patch
@@ -199,7 +240,8 @@ class MaskEditor:
         return Change(tight, True)
 
     def _swap(self, step: _Step) -> _Step:
-        current = _Step.capture(self._mask, step.box)
+        self._rollback = None
+        current = _Step.capture(self._mask, step.box, step.group)
         step.restore(self._mask)
         return current
 

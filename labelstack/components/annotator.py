@@ -344,7 +344,8 @@ class Annotator:
             self.strokes.pop(e.stroke, None)
         op = {"tool": "brush", "mode": e.mode, "plane": str(view.plane), "index": view.index,
               "points": [list(p) for p in points], "radius_mm": self.radius_mm}
-        await self.edit(lambda s, a, edit: edit.apply(s, actor=a, op=EditOp.from_json(op)))
+        group = (self.holder, e.stroke)
+        await self.edit(lambda s, a, edit: edit.apply(s, actor=a, op=EditOp.from_json(op), group=group))
         if e.final:
             view.viewport.clear_preview(e.stroke)
 

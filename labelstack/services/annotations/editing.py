@@ -45,15 +45,16 @@ class EditSession:
     def unsaved(self) -> bool:
         return self.acknowledged > self.saved
 
-    def apply(self, session: Session, *, actor: User, op: EditOp) -> Change:
-        """Apply and acknowledge one edit; refused edits change nothing."""
+    def apply(self, session: Session, *, actor: User, op: EditOp, group: object = None) -> Change:
+        """Apply and acknowledge one edit; refused edits change nothing. Edits with the same
+        `group` (the batches of one brush stroke) are one undo step."""
         with self.lock:
             self._require_editable(session, actor)
             try:
-                change = self.editor.apply(op)
+                change = self.editor.apply(op, group=group)
             except AnnotationInputError as exc:
                 raise InvalidInput(str(exc)) from None
-            return self._persist(session, actor, str(op.tool), change, undo_on_failure=True)
+            return self._persist(session, actor, str(op.tool), change, roll_back=True)
 
     def undo(self, session: Session, *, actor: User) -> Change | None:
         with self.lock:
@@ -97,7 +98,7 @@ class EditSession:
         revisions.require_saver(session, actor=actor, annotation=annotation)
 
     def _persist(self, session: Session, actor: User, kind: str, change: Change, *,
-                 undo_on_failure: bool = False) -> Change:
+                 roll_back: bool = False) -> Change:
         if not change.changed:
             return change
         now = time.monotonic()
@@ -110,8 +111,8 @@ class EditSession:
             session.commit()
         except Exception:
             session.rollback()
-            if undo_on_failure:
-                self.editor.undo()
+            if roll_back:
+                self.editor.rollback()
             raise
         self.acknowledged, self.last_change = entry.sequence, now
         return change

@@ -291,3 +291,36 @@ def test_construction_checks_the_mask_and_the_planes() -> None:
     assert cine.planes == ("axial",)
     with pytest.raises(AnnotationInputError, match="a cine has the axial plane only, not 'coronal'"):
         cine.apply(op("brush", "coronal", 0, [[1, 1]], 1.0))
+
+
+def test_the_batches_of_one_stroke_are_one_undo_step() -> None:
+    editor = MaskEditor(np.zeros(SHAPE, bool), fake_volume())
+    before_stroke = editor.apply(op("brush", "axial", 1, [(0, 0)], 0.4), group=None)
+    assert before_stroke.changed
+    first = editor.mask.copy()
+    for points in ([(1, 1), (1, 3)], [(1, 3), (3, 3)], [(3, 3), (3, 5)]):
+        editor.apply(op("brush", "axial", 2, points, 0.4), group="stroke-7")
+    assert editor.undo_steps == 2  # the lone dot, and the whole stroke
+    editor.undo()
+    assert np.array_equal(editor.mask, first)
+    editor.redo()
+    assert editor.mask[2, 1, 1:4].all() and editor.mask[2, 3, 3:6].all()
+    editor.apply(op("brush", "axial", 3, [(2, 2)], 0.4), group="stroke-8")
+    assert editor.undo_steps == 3
+
+
+def test_rollback_takes_back_only_the_last_batch() -> None:
+    """A batch whose journal write failed is taken back alone: the acknowledged batches of the
+    same stroke stay, and one undo still removes the whole acknowledged stroke."""
+    editor = MaskEditor(np.zeros(SHAPE, bool), fake_volume())
+    editor.apply(op("brush", "axial", 2, [(1, 1), (1, 3)], 0.4), group="s")
+    acknowledged = editor.mask.copy()
+    editor.apply(op("brush", "axial", 2, [(1, 3), (3, 3)], 0.4), group="s")
+    editor.rollback()
+    assert np.array_equal(editor.mask, acknowledged) and editor.undo_steps == 1
+    editor.undo()
+    assert not editor.mask.any()
+    lone = MaskEditor(np.zeros(SHAPE, bool), fake_volume())
+    lone.apply(op("brush", "axial", 0, [(2, 2)], 0.4))
+    lone.rollback()
+    assert not lone.mask.any() and lone.undo_steps == 0
