@@ -151,6 +151,7 @@ class MaskEditor:
         has the same ``group``."""
         mapping = self._map(op.plane)
         self._check_index(op.plane, op.index)
+        self._check_inside(op)
         if op.tool is Tool.SPHERE:
             centre = self._to_volume(mapping, op.index, op.points[0])
             box, patch = raster.sphere(self._mask.shape, centre, _radius(op), self._zyx_spacing())
@@ -287,6 +288,21 @@ class MaskEditor:
                 raise AnnotationInputError(f"plane: a {self._kind} has the axial plane only, not {plane!r}")
             raise AnnotationInputError(f"plane: unknown plane {plane!r}; expected one of {', '.join(PLANES)}")
         return mapping
+
+    def _check_inside(self, op: EditOp) -> None:
+        """Refuse a shape that misses the slice altogether (a client off by a view or a plane)."""
+        rows, cols = self.slice_shape(op.plane)
+        points = np.asarray(op.points, float)
+        row_mm, col_mm = self.pixel_spacing(op.plane)
+        flat = op.tool in (Tool.POLYGON, Tool.SPLINE, Tool.SPHERE)
+        reach = 0.0 if flat else _radius(op) / min(row_mm, col_mm)
+        low, high = points.min(axis=0) - reach, points.max(axis=0) + reach
+        if op.tool is Tool.SPHERE:
+            low = high = points[0]
+        if high[0] < -0.5 or high[1] < -0.5 or low[0] > rows - 0.5 or low[1] > cols - 0.5:
+            raise AnnotationInputError(
+                f"points: the {op.tool} lies outside the {op.plane} slice (rows 0..{rows - 1}, "
+                f"columns 0..{cols - 1})")
 
     def _check_index(self, plane: str, index: int) -> None:
         count = self.slice_count(plane)

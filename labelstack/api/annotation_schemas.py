@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from labelstack.annotation.ops import Mode, Tool
+from labelstack.annotation.raster import MAX_POINTS
 from labelstack.db.models import Annotation, AnnotationRevision, Comment, Review
+from labelstack.imaging.mpr import Plane
 from labelstack.services.annotations.history import VersionHistory
 
 
@@ -86,3 +89,19 @@ class VersionHistoryPublic(BaseModel):
         return cls(annotation=AnnotationPublic.of(h.annotation),
                    revisions=[RevisionPublic.of(r) for r in h.revisions],
                    reviews=[ReviewPublic.of(r) for r in h.reviews])
+
+
+class EditIn(BaseModel):
+    """One drawing operation in a slice: image pixel coordinates `[row, col]`."""
+
+    tool: Tool
+    mode: Mode = Mode.DRAW
+    plane: Plane = Plane.axial
+    index: int = Field(ge=0)
+    points: list[tuple[float, float]] = Field(min_length=1, max_length=MAX_POINTS)
+    radius_mm: float | None = Field(default=None, gt=0, description="brush and sphere")
+
+
+class EditResult(BaseModel):
+    changed: bool
+    box: list[int] = Field(description="z0, y0, x0, z1, y1, x1 of the changed voxels")

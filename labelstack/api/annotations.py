@@ -15,8 +15,12 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from labelstack.annotation.codec import mask_to_npy
+from labelstack.annotation.errors import AnnotationInputError
+from labelstack.annotation.ops import EditOp
 from labelstack.api.annotation_schemas import (
     AnnotationPublic,
+    EditIn,
+    EditResult,
     RevisionPublic,
     VersionHistoryPublic,
 )
@@ -101,6 +105,22 @@ def current_mask(session: SessionDep, actor: CurrentUser, annotation_id: int) ->
     return Response(mask_to_npy(mask), media_type="application/octet-stream",
                     headers={"Content-Disposition":
                              f'attachment; filename="annotation-{annotation_id}.npy"'})
+
+
+@router.post("/annotations/{annotation_id}/edits", response_model=EditResult,
+             responses={409: {"description": "closed task, someone else editing, read-only"},
+                        422: {"description": "a bad stroke: outside the image, a bad slice, "
+                                             "too many points"}})
+def apply_edit(session: SessionDep, actor: CurrentUser, annotation_id: int,
+               data: EditIn) -> EditResult:
+    """Apply one drawing operation, as the editor does: durable (in the journal) once this
+    answers; the next save (or the editor) folds it into a revision."""
+    try:
+        op = EditOp.from_json(data.model_dump(exclude_none=True))
+    except AnnotationInputError as exc:
+        raise InvalidInput(str(exc)) from None
+    change = editing.apply_once(session, actor=actor, annotation_id=annotation_id, op=op)
+    return EditResult(changed=change.changed, box=list(change.box))
 
 
 @router.get("/annotations/{annotation_id}/revisions/{sequence}/mask", response_class=Response,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,27 @@ from labelstack.services.annotations import journal, leases, reads, revisions
 from labelstack.services.errors import Conflict, InvalidInput, ServiceError
 from labelstack.services.images.view import load_volume
 
-MAX_IDLE_SECONDS = 60.0  # a pause longer than this between two changes is not work
+IDLE_AFTER_SECONDS = 30.0  # no interaction for this long: the annotator was away
+
+
+@dataclass(kw_only=True, slots=True)
+class Activity:
+    """Active time from real interaction: the gap between two interactions (a stroke, a slice
+    scroll, a window drag) counts, unless it is longer than IDLE_AFTER_SECONDS."""
+
+    clock: Callable[[], float] = time.monotonic
+    last: float | None = None
+    pending: float = 0.0
+
+    def touch(self) -> None:
+        now = self.clock()
+        if self.last is not None and 0 <= now - self.last < IDLE_AFTER_SECONDS:
+            self.pending += now - self.last
+        self.last = now
+
+    def take(self) -> float:
+        seconds, self.pending = self.pending, 0.0
+        return seconds
 
 
 @dataclass(kw_only=True, slots=True)
@@ -38,7 +59,7 @@ class EditSession:
     editor: MaskEditor
     acknowledged: int = 0
     saved: int = 0
-    last_change: float = field(default_factory=time.monotonic)
+    activity: Activity = field(default_factory=Activity)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -83,6 +104,10 @@ class EditSession:
             self.saved = max(self.saved, upto)
         return result
 
+    def touch(self) -> None:
+        """The annotator interacted with this label's image (not every interaction edits)."""
+        self.activity.touch()
+
     def renew(self, session: Session) -> None:
         if self.editable:
             leases.renew(session, annotation_id=self.annotation_id, holder=self.holder)
@@ -99,10 +124,10 @@ class EditSession:
 
     def _persist(self, session: Session, actor: User, kind: str, change: Change, *,
                  roll_back: bool = False) -> Change:
+        self.activity.touch()
         if not change.changed:
             return change
-        now = time.monotonic()
-        active = min(now - self.last_change, MAX_IDLE_SECONDS)
+        active = self.activity.take()
         try:
             leases.check(session, annotation_id=self.annotation_id, holder=self.holder)
             entry = journal.append(session, annotation=reads.get_annotation(session, self.annotation_id),
@@ -111,15 +136,16 @@ class EditSession:
             session.commit()
         except Exception:
             session.rollback()
+            self.activity.pending += active
             if roll_back:
                 self.editor.rollback()
             raise
-        self.acknowledged, self.last_change = entry.sequence, now
+        self.acknowledged = entry.sequence
         return change
 
 
 def open_edit(session: Session, *, actor: User, annotation_id: int, holder: str,
-              take_over: bool = False) -> EditSession:
+              take_over: bool = False, clock: Callable[[], float] = time.monotonic) -> EditSession:
     """Open an annotation for `actor`: editable by its author inside their in-progress task
     while this tab holds the lease, read-only for anyone else who may read it."""
     annotation = reads.read_annotation(session, actor=actor, annotation_id=annotation_id)
@@ -143,7 +169,21 @@ def open_edit(session: Session, *, actor: User, annotation_id: int, holder: str,
                        f"annotation's {mask.shape}")
     return EditSession(annotation_id=annotation_id, series_uid=series.series_uid, holder=holder,
                        editable=editable, reason=reason, editor=MaskEditor(mask, volume),
-                       acknowledged=last)
+                       acknowledged=last, activity=Activity(clock=clock))
+
+
+def apply_once(session: Session, *, actor: User, annotation_id: int, op: EditOp,
+               holder: str | None = None) -> Change:
+    """One edit from a script (the REST API): opened, applied, acknowledged and closed under
+    the same rules as the editor; refused while another tab holds the annotation."""
+    edit = open_edit(session, actor=actor, annotation_id=annotation_id,
+                     holder=holder or f"api-user-{actor.id}")
+    if not edit.editable:
+        raise Conflict(f"annotation {annotation_id} cannot be edited now: {edit.reason}")
+    try:
+        return edit.apply(session, actor=actor, op=op)
+    finally:
+        edit.close(session)
 
 
 def mask_now(session: Session, *, actor: User, annotation_id: int) -> np.ndarray:

@@ -150,3 +150,63 @@ def test_current_mask_over_the_api(client: TestClient, session, work, token_for,
     assert client.get(f"{API}/annotations/{target.id}/mask",
                       headers=token_for(stranger)).status_code == 403
     assert client.get(f"{API}/annotations/999999/mask", headers=token_for(ann)).status_code == 404
+
+
+def _edit(client: TestClient, headers: dict, annotation_id: int, **change) -> object:
+    body = {"tool": "brush", "plane": "axial", "index": 2, "points": [[10, 10]], "radius_mm": 2.0,
+            **change}
+    return client.post(f"{API}/annotations/{annotation_id}/edits", json=body, headers=headers)
+
+
+@pytest.mark.parametrize("bad, status, says", [
+    ({"points": [[-50, -50]]}, 422, "outside the axial slice"),
+    ({"index": 99}, 422, "out of range"),
+    ({"plane": "oblique"}, 422, "plane"),
+    ({"points": [[1, 1]] * 10_001}, 422, "points"),
+    ({"tool": "polygon", "points": [[1, 1], [2, 2]], "radius_mm": None}, 422, "points"),
+])
+def test_bad_edits_over_the_api_are_refused_and_change_nothing(client: TestClient, session, work,
+                                                               token_for, bad, status, says) -> None:
+    _, ann, _, target = work
+    r = _edit(client, token_for(ann), target.id, **bad)
+    assert r.status_code == status, r.text
+    assert says in r.text
+    assert session.exec(select(AnnotationEdit)).all() == []
+
+
+def test_edits_over_the_api_follow_the_editor_rules(client: TestClient, session, work, token_for,
+                                                    make_user) -> None:
+    admin, ann, task, target = work
+    r = _edit(client, token_for(ann), target.id)
+    assert r.status_code == 200 and r.json()["changed"], r.text
+    assert editing.mask_now(session, actor=ann, annotation_id=target.id).any()
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="browser-tab")
+    assert tab.editable
+    busy = _edit(client, token_for(ann), target.id, points=[[15, 15]])
+    assert busy.status_code == 409 and "another tab" in busy.json()["detail"]
+    tab.close(session)
+    other = make_user("annotator")
+    assert _edit(client, token_for(other), target.id).status_code == 403
+    transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.cancelled)
+    closed = _edit(client, token_for(ann), target.id, points=[[15, 15]])
+    assert closed.status_code == 409 and "in-progress task" in closed.json()["detail"]
+
+
+def test_active_time_counts_interaction_and_not_the_pauses(session, work) -> None:
+    """Gaps under IDLE_AFTER_SECONDS between interactions are work; a long pause is not. The
+    seconds land in the revision and the task's time spent."""
+    _, ann, task, target = work
+    now = [1000.0]
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1",
+                            clock=lambda: now[0])
+    tab.apply(session, actor=ann, op=_brush())       # first interaction: nothing before it
+    now[0] += 12
+    tab.touch()                                      # scrolled a slice: 12 s of work
+    now[0] += 5
+    tab.apply(session, actor=ann, op=_brush(index=3))  # 5 s more
+    now[0] += 600                                    # away for ten minutes
+    tab.apply(session, actor=ann, op=_brush(index=4))
+    result = tab.save(session, actor=ann)
+    assert result is not None and result.revision.time_spent == pytest.approx(17.0)
+    session.refresh(task)
+    assert task.time_spent == pytest.approx(17.0)

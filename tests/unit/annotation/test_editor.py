@@ -324,3 +324,20 @@ def test_rollback_takes_back_only_the_last_batch() -> None:
     lone.apply(op("brush", "axial", 0, [(2, 2)], 0.4))
     lone.rollback()
     assert not lone.mask.any() and lone.undo_steps == 0
+
+
+@pytest.mark.parametrize("tool, points", [
+    ("brush", [(-9, -9), (-8, -20)]),
+    ("polygon", [(10, 10), (10, 12), (12, 12)]),
+    ("spline", [(-5, 2), (-5, 4), (-7, 3)]),
+])
+def test_a_shape_that_misses_the_slice_is_refused_and_changes_nothing(tool, points) -> None:
+    editor = MaskEditor(np.zeros(SHAPE, bool), fake_volume())
+    with pytest.raises(AnnotationInputError, match="outside the axial slice"):
+        editor.apply(op(tool, "axial", 1, points, 0.4 if tool == "brush" else None))
+    assert not editor.mask.any() and editor.undo_steps == 0
+
+
+def test_a_brush_just_outside_the_edge_still_paints_the_edge() -> None:
+    editor = MaskEditor(np.zeros(SHAPE, bool), fake_volume())
+    assert editor.apply(op("brush", "axial", 1, [(-0.6, 2)], 1.0)).changed
