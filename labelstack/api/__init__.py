@@ -3,7 +3,19 @@
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from labelstack.api import annotations, audit, auth, comments, dicom, health, reviews, series, stats, users
+from labelstack.api import (
+    annotations,
+    audit,
+    auth,
+    comments,
+    dicom,
+    exports,
+    health,
+    reviews,
+    series,
+    stats,
+    users,
+)
 from labelstack.api import labels as labels_api
 from labelstack.api import tasks as tasks_api
 from labelstack.services.errors import ServiceError
@@ -24,6 +36,7 @@ router.include_router(labels_api.assignments)
 router.include_router(tasks_api.router)
 router.include_router(series.router)
 router.include_router(dicom.router)
+router.include_router(exports.router)
 
 
 def install(app: FastAPI) -> None:
