@@ -23,16 +23,6 @@ def admin(make_user):  # noqa: ANN001, ANN201
     return make_user("admin")
 
 
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Iterator[Settings]:
-    """Local-store settings; the images services use them for this test only."""
-    value = Settings(data_dir=tmp_path / "data", database_url=db_url, volume_cache_mb=64)
-    value.prepare_data_dir()
-    image_runtime.configure(value)
-    yield value
-    image_runtime.configure(None)
-
-
 @pytest.fixture(scope="session")
 def ct_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The clean phantom (no noise: air is exactly -1000 HU), files in slice order."""

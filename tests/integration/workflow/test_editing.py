@@ -4,7 +4,6 @@ and a refused change changes nothing."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +18,13 @@ from labelstack.db.models import Annotation, AnnotationEdit, AnnotationRevision,
 from labelstack.imaging.phantom import write_ct_series
 from labelstack.services.annotations import editing
 from labelstack.services.errors import Conflict, InvalidInput
-from labelstack.services.images import importing, runtime
+from labelstack.services.images import importing
 from labelstack.services.images.sources import sources_from_paths
 from labelstack.services.workflow import transitions
 from tests.integration.workflow.annotation_helpers import annotation_task, make_assignment
 
 API = "/api/v1"
 SHAPE = (6, 24, 20)
-
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Iterator[Settings]:
-    value = Settings(data_dir=tmp_path / "data", database_url=db_url, volume_cache_mb=64)
-    value.prepare_data_dir()
-    runtime.configure(value)
-    yield value
-    runtime.configure(None)
 
 
 @pytest.fixture
