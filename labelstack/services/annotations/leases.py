@@ -59,16 +59,16 @@ def acquire(session: Session, *, annotation_id: int, holder: str, user: User,
 
 
 def check(session: Session, *, annotation_id: int, holder: str) -> None:
-    """Raise Conflict unless `holder` holds a live lease, renewing it (inside the caller's
-    transaction: the write it guards commits with the renewal)."""
+    """Raise Conflict unless `holder` still holds the lease, renewing it (inside the caller's
+    transaction: the write it guards commits with the renewal). An expired lease nobody else
+    took is still the holder's: expiry only lets another tab take it."""
     now = utcnow()
     renewed = session.exec(sa.update(AnnotationLease).where(
-        col(AnnotationLease.annotation_id) == annotation_id, col(AnnotationLease.holder) == holder,
-        col(AnnotationLease.expires_at) > now).values(expires_at=_until(now))
-        .execution_options(synchronize_session=False)).rowcount
+        col(AnnotationLease.annotation_id) == annotation_id, col(AnnotationLease.holder) == holder)
+        .values(expires_at=_until(now)).execution_options(synchronize_session=False)).rowcount
     if renewed != 1:
-        raise Conflict("this editor lost its lease (the annotation was taken over in another tab, "
-                       "or the connection was gone too long): reload to edit again", lease="stale")
+        raise Conflict("this editor lost its lease (the annotation was taken over in another tab "
+                       "or window): reload to edit again", lease="stale")
 
 
 def renew(session: Session, *, annotation_id: int, holder: str) -> None:

@@ -4,6 +4,7 @@ and a refused change changes nothing."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ from sqlmodel import Session, select
 from labelstack.annotation.ops import EditOp
 from labelstack.config import Settings
 from labelstack.db.enums import AnnotationStatus, TaskStatus
-from labelstack.db.models import Annotation, AnnotationEdit, AnnotationRevision, Series
+from labelstack.db.models import Annotation, AnnotationEdit, AnnotationLease, AnnotationRevision, Series
+from labelstack.db.types import utcnow
 from labelstack.imaging.phantom import write_ct_series
 from labelstack.services.annotations import editing
 from labelstack.services.errors import Conflict, InvalidInput
@@ -200,3 +202,24 @@ def test_active_time_counts_interaction_and_not_the_pauses(session, work) -> Non
     assert result is not None and result.revision.time_spent == pytest.approx(17.0)
     session.refresh(task)
     assert task.time_spent == pytest.approx(17.0)
+
+
+def test_a_pause_longer_than_the_lease_loses_nothing_unless_someone_took_over(session, work) -> None:
+    """Expiry only lets another tab take the annotation; the holder keeps writing until then."""
+    _, ann, _, target = work
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    lease = session.get(AnnotationLease, target.id)
+    lease.expires_at = utcnow() - timedelta(minutes=5)  # the annotator went for coffee
+    session.add(lease)
+    session.commit()
+    assert tab.apply(session, actor=ann, op=_brush()).changed
+    session.expire_all()
+    assert session.get(AnnotationLease, target.id).expires_at > utcnow()
+    lease = session.get(AnnotationLease, target.id)
+    lease.expires_at = utcnow() - timedelta(minutes=5)
+    session.add(lease)
+    session.commit()
+    second = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-2")
+    assert second.editable  # the expired lease was free to take
+    with pytest.raises(Conflict, match="lost its lease"):
+        tab.apply(session, actor=ann, op=_brush(index=3))
