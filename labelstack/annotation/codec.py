@@ -27,8 +27,28 @@ class MaskFormatError(ValueError):
 
 def encode_mask(mask: np.ndarray) -> bytes:
     """Pack a boolean volume to bits and compress it."""
-    bits = _as_bool(mask)
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(np.packbits(bits, axis=None).tobytes())
+    return PackedMask.of(mask).encoded()
+
+
+class PackedMask:
+    """A mask packed to bits once, for both its content hash and its stored bytes (packing a
+    300×512² mask costs milliseconds: a save should not pay it twice)."""
+
+    def __init__(self, shape: tuple[int, ...], bits: bytes) -> None:
+        self.shape, self.bits = shape, bits
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> PackedMask:
+        bits = _as_bool(mask)
+        return cls(tuple(bits.shape), np.packbits(bits, axis=None).tobytes())
+
+    def encoded(self) -> bytes:
+        return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(self.bits)
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256(",".join(str(n) for n in self.shape).encode() + b"|")
+        digest.update(self.bits)
+        return digest.hexdigest()
 
 
 def decode_mask(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
@@ -43,15 +63,12 @@ def decode_mask(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
         raise MaskFormatError(f"mask bytes hold {len(raw)} packed bytes, shape {shape} needs "
                               f"{packed_size}")
     bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=count)
-    return bits.astype(bool).reshape(shape)
+    return bits.view(bool).reshape(shape)  # a fresh array: viewing it as bool needs no copy
 
 
 def content_hash(mask: np.ndarray) -> str:
     """sha256 over the shape and the packed bits: equal content, equal hash."""
-    bits = _as_bool(mask)
-    digest = hashlib.sha256(",".join(str(n) for n in bits.shape).encode() + b"|")
-    digest.update(np.packbits(bits, axis=None).tobytes())
-    return digest.hexdigest()
+    return PackedMask.of(mask).content_hash()
 
 
 def shape_to_text(shape: tuple[int, ...]) -> str:

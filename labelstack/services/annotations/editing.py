@@ -130,9 +130,10 @@ class EditSession:
         active = self.activity.take()
         try:
             leases.check(session, annotation_id=self.annotation_id, holder=self.holder)
-            entry = journal.append(session, annotation=reads.get_annotation(session, self.annotation_id),
-                                   author=actor, kind=kind, box=change.box,
-                                   content=self.editor.mask[change.slices], active_seconds=active)
+            entry = journal.append(session, annotation_id=self.annotation_id,
+                                   sequence=self.acknowledged + 1, author=actor, kind=kind,
+                                   box=change.box, content=self.editor.mask[change.slices],
+                                   active_seconds=active)
             session.commit()
         except Exception:
             session.rollback()

@@ -16,16 +16,13 @@ from labelstack.annotation.raster import Box3
 from labelstack.db.models import Annotation, AnnotationEdit, User
 from labelstack.services.annotations import reads
 
-MAX_BOX_VOXELS = 1 << 28
 
-
-def append(session: Session, *, annotation: Annotation, author: User, kind: str, box: Box3,
-           content: np.ndarray, active_seconds: float = 0.0) -> AnnotationEdit:
-    """Add the next entry (flushed, not committed): `content` is the box's new voxels."""
-    assert annotation.id is not None  # a stored annotation
-    latest = session.exec(select(sa.func.max(AnnotationEdit.sequence))
-                          .where(AnnotationEdit.annotation_id == annotation.id)).one()
-    entry = AnnotationEdit(annotation_id=annotation.id, sequence=(latest or 0) + 1,
+def append(session: Session, *, annotation_id: int, sequence: int, author: User, kind: str,
+           box: Box3, content: np.ndarray, active_seconds: float = 0.0) -> AnnotationEdit:
+    """Add entry `sequence` (flushed, not committed): `content` is the box's new voxels. The
+    editor numbers its entries itself, on from the last it acknowledged, so numbers never
+    restart after a fold; only the lease holder writes, and the unique key backs that up."""
+    entry = AnnotationEdit(annotation_id=annotation_id, sequence=sequence,
                            author_id=author.id, kind=kind, box=",".join(map(str, box)),
                            bits=encode_mask(np.ascontiguousarray(content)),
                            active_seconds=active_seconds)
@@ -56,7 +53,7 @@ def current_mask(session: Session, annotation: Annotation) -> tuple[np.ndarray, 
     shape = reads.expected_shape(session, annotation)
     latest = reads.latest_revision(session, annotation.id)
     if latest is not None:
-        mask = decode_mask(latest.mask, shape_from_text(latest.shape)).copy()
+        mask = decode_mask(latest.mask, shape_from_text(latest.shape))
     else:
         mask = np.zeros(shape, bool)
     last = 0

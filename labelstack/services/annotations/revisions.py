@@ -19,8 +19,7 @@ from sqlmodel import Session, col
 
 from labelstack.annotation.codec import (
     MaskFormatError,
-    content_hash,
-    encode_mask,
+    PackedMask,
     mask_from_npy,
     shape_to_text,
 )
@@ -87,7 +86,8 @@ def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.nda
     if row_version is not None and row_version != expected:
         raise Conflict("the annotation was saved by someone else since you loaded it; reload it",
                        row_version=expected)
-    digest = content_hash(mask)
+    packed = PackedMask.of(mask)
+    digest = packed.content_hash()
     assert annotation.id is not None  # loaded from the database
     latest = reads.latest_revision(session, annotation.id)
     if latest is not None and latest.content_hash == digest:
@@ -96,7 +96,7 @@ def save_mask(session: Session, *, actor: User, annotation_id: int, mask: np.nda
     # Saving keeps the work with its author: it becomes reviewable (submitted) when its
     # annotation task finishes, a reviewer's correction when its review task does.
     with lost_race_is_conflict(session, _concurrent()):
-        revision = _append(session, annotation, expected=expected, author=actor, mask=mask,
+        revision = _append(session, annotation, expected=expected, author=actor, packed=packed,
                            digest=digest, seconds=seconds, status=after)
         _account(session, task=task, annotation=annotation, seconds=seconds)
         audit.record(session, actor=actor, action=AuditAction.annotation_save, entity_type="annotation",
@@ -125,7 +125,7 @@ def require_saver(session: Session, *, actor: User, annotation: Annotation) -> T
 
 
 def _append(session: Session, annotation: Annotation, *, expected: int, author: User,
-            mask: np.ndarray, digest: str, seconds: float,
+            packed: PackedMask, digest: str, seconds: float,
             status: str) -> AnnotationRevision:
     assert annotation.id is not None  # loaded from the database
     bumped = session.exec(
@@ -141,7 +141,7 @@ def _append(session: Session, annotation: Annotation, *, expected: int, author: 
         col(AnnotationRevision.annotation_id) == annotation.id)).scalar_one()
     revision = AnnotationRevision(annotation_id=annotation.id, sequence=(latest or 0) + 1,
                                   author_id=author.id, time_spent=seconds, content_hash=digest,
-                                  shape=shape_to_text(mask.shape), mask=encode_mask(mask))
+                                  shape=shape_to_text(packed.shape), mask=packed.encoded())
     session.add(revision)
     session.flush()
     return revision

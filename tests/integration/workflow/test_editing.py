@@ -223,3 +223,19 @@ def test_a_pause_longer_than_the_lease_loses_nothing_unless_someone_took_over(se
     assert second.editable  # the expired lease was free to take
     with pytest.raises(Conflict, match="lost its lease"):
         tab.apply(session, actor=ann, op=_brush(index=3))
+
+
+def test_strokes_after_a_save_are_unsaved_until_the_next_save(session, work) -> None:
+    """The journal numbered entries from the highest pending one, so after a fold it began
+    at 1 again and the editor thought new strokes were saved: the page stopped saving."""
+    _, ann, _, target = work
+    tab = editing.open_edit(session, actor=ann, annotation_id=target.id, holder="tab-1")
+    for index in (1, 2, 3):
+        tab.apply(session, actor=ann, op=_brush(index=index))
+    assert tab.save(session, actor=ann) is not None
+    tab.apply(session, actor=ann, op=_brush(index=4))
+    assert tab.unsaved
+    second = tab.save(session, actor=ann)
+    assert second is not None and second.revision.sequence == 2
+    assert np.array_equal(editing.mask_now(session, actor=ann, annotation_id=target.id),
+                          tab.editor.mask)
