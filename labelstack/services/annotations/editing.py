@@ -70,24 +70,26 @@ class EditSession:
         """Apply and acknowledge one edit; refused edits change nothing. Edits with the same
         `group` (the batches of one brush stroke) are one undo step."""
         with self.lock:
-            self._require_editable(session, actor)
+            self._require_editable()
             try:
                 change = self.editor.apply(op, group=group)
             except AnnotationInputError as exc:
                 raise InvalidInput(str(exc)) from None
-            return self._persist(session, actor, str(op.tool), change, roll_back=True)
+            return self._persist(session, actor, str(op.tool), change, self.editor.rollback)
 
     def undo(self, session: Session, *, actor: User) -> Change | None:
         with self.lock:
-            self._require_editable(session, actor)
+            self._require_editable()
             change = self.editor.undo()
-            return None if change is None else self._persist(session, actor, "undo", change)
+            return None if change is None else self._persist(session, actor, "undo", change,
+                                                               self.editor.redo)
 
     def redo(self, session: Session, *, actor: User) -> Change | None:
         with self.lock:
-            self._require_editable(session, actor)
+            self._require_editable()
             change = self.editor.redo()
-            return None if change is None else self._persist(session, actor, "redo", change)
+            return None if change is None else self._persist(session, actor, "redo", change,
+                                                               self.editor.undo)
 
     def save(self, session: Session, *, actor: User) -> revisions.SaveResult | None:
         """Fold what was acknowledged into a revision (None when there was nothing new)."""
@@ -116,20 +118,30 @@ class EditSession:
         if self.editable:
             leases.release(session, annotation_id=self.annotation_id, holder=self.holder)
 
-    def _require_editable(self, session: Session, actor: User) -> None:
+    def _require_editable(self) -> None:
         if not self.editable:
             raise Conflict(f"this annotation is open read-only: {self.reason}")
-        annotation = reads.get_annotation(session, self.annotation_id)
-        revisions.require_saver(session, actor=actor, annotation=annotation)
 
-    def _persist(self, session: Session, actor: User, kind: str, change: Change, *,
-                 roll_back: bool = False) -> Change:
+    def _persist(self, session: Session, actor: User, kind: str, change: Change,
+                 take_back: Callable[[], object]) -> Change:
+        """Journal the change and commit; on any refusal or failure take it back in memory.
+
+        One guarded UPDATE checks the lease and the saving rule together (the cheap path of
+        every stroke); only a refusal asks `require_saver` which rule failed."""
         self.activity.touch()
         if not change.changed:
             return change
         active = self.activity.take()
         try:
-            leases.check(session, annotation_id=self.annotation_id, holder=self.holder)
+            try:
+                leases.check(session, annotation_id=self.annotation_id, holder=self.holder,
+                             also=revisions.saver_condition(actor=actor,
+                                                            annotation_id=self.annotation_id))
+            except leases.Refused:
+                session.rollback()
+                revisions.require_saver(session, actor=actor,
+                                        annotation=reads.get_annotation(session, self.annotation_id))
+                raise Conflict("this annotation can no longer be changed here; reload") from None
             entry = journal.append(session, annotation_id=self.annotation_id,
                                    sequence=self.acknowledged + 1, author=actor, kind=kind,
                                    box=change.box, content=self.editor.mask[change.slices],
@@ -138,8 +150,7 @@ class EditSession:
         except Exception:
             session.rollback()
             self.activity.pending += active
-            if roll_back:
-                self.editor.rollback()
+            take_back()
             raise
         self.acknowledged = entry.sequence
         return change

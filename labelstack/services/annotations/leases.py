@@ -12,13 +12,17 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from labelstack.db.models import AnnotationLease, User
 from labelstack.db.types import utcnow
 from labelstack.services.errors import Conflict
 
 LEASE_SECONDS = 30.0
+
+
+class Refused(Exception):
+    """`check`'s extra condition failed while the lease is still the holder's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +62,19 @@ def acquire(session: Session, *, annotation_id: int, holder: str, user: User,
     return None
 
 
-def check(session: Session, *, annotation_id: int, holder: str) -> None:
-    """Raise Conflict unless `holder` still holds the lease, renewing it (inside the caller's
-    transaction: the write it guards commits with the renewal). An expired lease nobody else
-    took is still the holder's: expiry only lets another tab take it."""
+def check(session: Session, *, annotation_id: int, holder: str,
+          also: sa.ColumnElement[bool] | None = None) -> None:
+    """Raise Conflict unless `holder` still holds the lease (and `also` holds), renewing it in
+    the caller's transaction: the write it guards commits with the renewal. An expired lease
+    nobody else took is still the holder's: expiry only lets another tab take it."""
     now = utcnow()
-    renewed = session.exec(sa.update(AnnotationLease).where(
-        col(AnnotationLease.annotation_id) == annotation_id, col(AnnotationLease.holder) == holder)
-        .values(expires_at=_until(now)).execution_options(synchronize_session=False)).rowcount
+    guard = [col(AnnotationLease.annotation_id) == annotation_id, col(AnnotationLease.holder) == holder]
+    renewed = session.exec(sa.update(AnnotationLease).where(*guard, *([also] if also is not None else []))
+                           .values(expires_at=_until(now))
+                           .execution_options(synchronize_session=False)).rowcount
     if renewed != 1:
+        if also is not None and session.exec(select(AnnotationLease.holder).where(*guard)).first():
+            raise Refused  # the lease is ours: the other condition failed
         raise Conflict("this editor lost its lease (the annotation was taken over in another tab "
                        "or window): reload to edit again", lease="stale")
 

@@ -23,7 +23,7 @@ from labelstack.annotation.codec import (
     mask_from_npy,
     shape_to_text,
 )
-from labelstack.db.enums import AnnotationStatus, AuditAction
+from labelstack.db.enums import AnnotationStatus, AuditAction, TaskStatus
 from labelstack.db.models import Annotation, AnnotationRevision, Task, TaskItem, User
 from labelstack.db.types import utcnow
 from labelstack.services import audit
@@ -36,7 +36,7 @@ from labelstack.services.tasks import records as tasks
 MAX_SECONDS_PER_SAVE = 4 * 3600.0
 # Room beyond one byte per voxel for the .npy header (at most 64 KiB) and multipart framing.
 UPLOAD_ALLOWANCE = 64 * 1024
-_EDITABLE = {AnnotationStatus.draft, AnnotationStatus.submitted}
+EDITABLE = (AnnotationStatus.draft, AnnotationStatus.submitted)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -114,7 +114,7 @@ def require_saver(session: Session, *, actor: User, annotation: Annotation) -> T
     """Only the author saves, inside their in-progress task, while the work is open."""
     if annotation.author_id != actor.id:
         raise Forbidden("only the author of an annotation may save it")
-    if annotation.status not in _EDITABLE:
+    if annotation.status not in EDITABLE:
         raise Conflict(f"annotation {annotation.id} is {annotation.status} and can no longer "
                        "be changed", status=annotation.status)
     task = session.get(Task, annotation.task_id) if annotation.task_id else None
@@ -122,6 +122,15 @@ def require_saver(session: Session, *, actor: User, annotation: Annotation) -> T
         raise Conflict("an annotation is saved only inside its in-progress task; start the task",
                        task_id=annotation.task_id, task_status=task.status if task else None)
     return task
+
+
+def saver_condition(*, actor: User, annotation_id: int) -> sa.ColumnElement[bool]:
+    """`require_saver` as one SQL condition, for guarding a write in the same statement (the
+    editor checks it with every stroke; `require_saver` then says why it failed)."""
+    return sa.exists().where(
+        col(Annotation.id) == annotation_id, col(Annotation.author_id) == actor.id,
+        col(Annotation.status).in_(EDITABLE), col(Task.id) == col(Annotation.task_id),
+        col(Task.status) == TaskStatus.in_progress, col(Task.assignee_id) == actor.id)
 
 
 def _append(session: Session, annotation: Annotation, *, expected: int, author: User,
