@@ -4,6 +4,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from labelstack.api import (
+    agreement,
     annotations,
     audit,
     auth,
@@ -37,6 +38,7 @@ router.include_router(tasks_api.router)
 router.include_router(series.router)
 router.include_router(dicom.router)
 router.include_router(exports.router)
+router.include_router(agreement.router)
 
 
 def install(app: FastAPI) -> None:
