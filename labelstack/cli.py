@@ -170,3 +170,116 @@ def import_images(
                f"{counts['rejected']} rejected (store: {report.store})")
     if counts["rejected"] and not counts["stored"] and not counts["present"]:
         raise typer.Exit(code=1)
+
+
+export_app = typer.Typer(help="Export final annotations: a dataset zip, DICOM SEG.",
+                         no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("dataset")
+def export_dataset(
+    out: Annotated[Path, typer.Argument(help="The zip to write.", dir_okay=False)],
+    label: Annotated[list[str] | None, typer.Option(help="A label name or id; repeat (default: "
+                                                         "all).")] = None,
+    image: Annotated[list[str] | None, typer.Option(help="A series UID; repeat (default: "
+                                                         "all).")] = None,
+    images: Annotated[bool, typer.Option(help="Include the image volumes.")] = True,
+    data_dir: DataDir = None,
+) -> None:
+    """Every accepted annotation of the chosen labels and images: NIfTI images and masks with a
+    JSON manifest, as one zip."""
+    from labelstack.db.session import session_scope
+    from labelstack.services.errors import ServiceError
+    from labelstack.services.exports import dataset
+
+    _prepared(data_dir)
+    out = out.resolve()
+    try:
+        with session_scope() as session:
+            label_ids = dataset.label_ids_for(session, label) if label else None
+            series_ids = dataset.series_ids_for(session, image) if image else None
+            plan = dataset.plan_dataset(session, actor=None, label_ids=label_ids,
+                                        series_ids=series_ids)
+            with typer.progressbar(length=plan.files(images=images), label="exporting") as bar:
+                def advance(done: int, _total: int) -> None:
+                    bar.update(done - bar.pos)
+
+                path, manifest = dataset.export_dataset_file(
+                    session, actor=None, label_ids=label_ids, series_ids=series_ids,
+                    images=images, progress=advance, directory=out.parent)
+        path.replace(out)
+    except ServiceError as exc:
+        raise _fail(exc.detail) from None
+    typer.echo(f"{len(manifest['annotations'])} annotation(s) on {len(manifest['images'])} "
+               f"image(s) → {out}")
+
+
+@export_app.command("seg")
+def export_seg(
+    annotation_ids: Annotated[list[int], typer.Argument(help="Annotations of one image, one per "
+                                                             "label.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The .dcm to write.")] = None,
+    store: Annotated[bool, typer.Option(help="Also store it in the image's store (the PACS "
+                                             "when LABELSTACK_DICOMWEB_URL is set).")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """One DICOM SEG (a segment per label) of annotations on one image."""
+    from labelstack.db.session import session_scope
+    from labelstack.services.errors import ServiceError
+    from labelstack.services.exports import seg
+
+    _prepared(data_dir)
+    if out is None and not store:
+        raise _fail("say where the SEG goes: --out FILE and/or --store")
+    try:
+        with session_scope() as session:
+            export = seg.export_segs(session, actor=None, annotation_ids=annotation_ids)
+            stored = seg.store_seg(session, actor=None, annotation_ids=annotation_ids) \
+                if store else None
+    except ServiceError as exc:
+        raise _fail(exc.detail) from None
+    if out is not None:
+        out.write_bytes(export.data)
+        typer.echo(f"wrote {out} ({len(export.data)} bytes)")
+    if stored is not None:
+        typer.echo(f"{stored.status} in {stored.store}: SEG series {stored.series_uid} "
+                   f"(image {stored.image_series_uid})")
+
+
+@app.command("seg-import")
+def seg_import(
+    source: Annotated[str, typer.Argument(help="A SEG file, or with --stored the UID of a SEG "
+                                               "series in the store.")],
+    stored: Annotated[bool, typer.Option(help="SOURCE is a SEG series in the store.")] = False,
+    create_labels: Annotated[bool, typer.Option(help="Create labels no segment name matches.")]
+    = False,
+    series: Annotated[str | None, typer.Option(help="The image's series UID (default: the one "
+                                                    "the SEG references).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Make a DICOM SEG the first version of its labels on its image (awaiting review)."""
+    from labelstack.db.session import session_scope
+    from labelstack.services.errors import ServiceError
+    from labelstack.services.exports import seg
+
+    _prepared(data_dir)
+    try:
+        with session_scope() as session:
+            if stored:
+                report = seg.import_stored_seg(session, actor=None, seg_series_uid=source,
+                                               create_labels=create_labels)
+            else:
+                try:
+                    data = Path(source).read_bytes()
+                except OSError as exc:
+                    raise _fail(f"cannot read {source}: {exc.strerror or exc}") from None
+                report = seg.import_seg(session, actor=None, data=data, series_uid=series,
+                                        create_labels=create_labels)
+    except ServiceError as exc:
+        raise _fail(exc.detail) from None
+    for s in report.segments:
+        new = " (new label)" if s.label_created else ""
+        typer.echo(f"segment {s.number} {s.segment_label!r} → {s.label}{new}: annotation "
+                   f"{s.annotation_id}, {s.voxels} voxels")
+    typer.echo(f"{len(report.segments)} segment(s) imported on series {report.series_uid}")

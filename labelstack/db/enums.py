@@ -74,3 +74,6 @@ class AuditAction(StrEnum):
     review_create = "review.create"
     review_decide = "review.decide"
     comment_create = "comment.create"
+    seg_store = "seg.store"  # a DICOM SEG sent to the image store (PACS), or refused by it
+    seg_import = "seg.import"  # a DICOM SEG made into first versions of its labels
+    dataset_export = "dataset.export"  # final annotations written out as a dataset zip

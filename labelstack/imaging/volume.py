@@ -17,7 +17,8 @@ from labelstack.imaging.decode import decode_frames
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.frames import FrameInfo, Vec3, frame_infos, slice_normal
 
-__all__ = ["ImagingError", "Volume", "main_stack_shape", "volume_from_datasets", "volumes_from_datasets"]
+__all__ = ["ImagingError", "Volume", "main_stack_frames", "main_stack_shape", "volume_from_datasets",
+           "volumes_from_datasets"]
 
 ORIENTATION_TOLERANCE = 1e-3  # direction cosines; scanners round to ~6 digits
 POSITION_TOLERANCE_MM = 0.01  # slices closer than this along the normal are duplicates
@@ -71,6 +72,13 @@ def main_stack_shape(datasets: Sequence[pydicom.Dataset]) -> tuple[int, int, int
     read without pixel data (or DICOMweb metadata) will do, nothing is decoded."""
     head = _stacks(datasets)[0]
     return (len(head), head[0].rows, head[0].cols)
+
+
+def main_stack_frames(datasets: Sequence[pydicom.Dataset]) -> list[tuple[int, int]]:
+    """``(dataset index, frame index)`` of each slice of ``volume_from_datasets(datasets)``, in
+    ``z`` order: which instance (and which of its frames) mask slice ``z`` lies on. Headers
+    suffice, as for ``main_stack_shape``."""
+    return [(info.source, info.frame) for info in _stacks(datasets)[0]]
 
 
 def _stacks(datasets: Sequence[pydicom.Dataset]) -> list[list[FrameInfo]]:

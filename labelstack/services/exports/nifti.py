@@ -28,38 +28,38 @@ from labelstack.db.models import Annotation, Label, LabelAssignment, Series, Use
 from labelstack.imaging.volume import Volume
 from labelstack.services.annotations import editing, reads
 from labelstack.services.errors import Conflict, InvalidInput
-from labelstack.services.exports import files  # a module, not its names: files imports us
+from labelstack.services.exports.export_file import ExportFile
 from labelstack.services.images.view import load_volume, open_volume
 
 NIFTI_MEDIA_TYPE = "application/gzip"
 ZIP_MEDIA_TYPE = "application/zip"
 
 
-def export_mask_nifti(session: Session, *, actor: User, annotation_id: int) -> files.ExportFile:
+def export_mask_nifti(session: Session, *, actor: User, annotation_id: int) -> ExportFile:
     """The annotation's mask as `.nii.gz` (uint8 0/1, intent label) on its image's grid."""
     annotation, label, series, volume, mask = _mask(session, actor=actor, annotation_id=annotation_id)
     description = f"LabelStack {label.name} v{annotation.version} annotation {annotation_id}"
     data = nifti.mask_nifti(mask, volume, description=description)
-    return files.ExportFile(data=data, media_type=NIFTI_MEDIA_TYPE,
+    return ExportFile(data=data, media_type=NIFTI_MEDIA_TYPE,
                             filename=f"{_stem(annotation, label, series)}.nii.gz")
 
 
-def export_mask_png(session: Session, *, actor: User, annotation_id: int) -> files.ExportFile:
+def export_mask_png(session: Session, *, actor: User, annotation_id: int) -> ExportFile:
     """A zip of one PNG mask (0/255) per frame: single-frame images and cines only."""
     annotation, label, series, volume, mask = _mask(session, actor=actor, annotation_id=annotation_id)
     if volume.kind == "volume":
         raise InvalidInput(f"PNG masks are for single-frame images and cines; image "
                            f"{series.series_uid} is a volume of {mask.shape[0]} slices: export it "
                            "as nifti", kind=volume.kind)
-    return files.ExportFile(data=nifti.mask_png_zip(mask), media_type=ZIP_MEDIA_TYPE,
+    return ExportFile(data=nifti.mask_png_zip(mask), media_type=ZIP_MEDIA_TYPE,
                             filename=f"{_stem(annotation, label, series)}.png.zip")
 
 
-def export_series_nifti(session: Session, *, actor: User, series_uid: str) -> files.ExportFile:
+def export_series_nifti(session: Session, *, actor: User, series_uid: str) -> ExportFile:
     """The image volume (main stack) as `.nii.gz`: int16 or float32 modality values, RGB24."""
     volume = open_volume(session, actor=actor, series_uid=series_uid)
     data = nifti.image_nifti(volume, description=f"LabelStack {volume.modality} {volume.kind}")
-    return files.ExportFile(data=data, media_type=NIFTI_MEDIA_TYPE,
+    return ExportFile(data=data, media_type=NIFTI_MEDIA_TYPE,
                             filename=f"{_safe(series_uid)}.nii.gz")
 
 
