@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from nicegui import events, ui
 from sqlmodel import Session
 
+from labelstack.annotation.agreement import Spread
 from labelstack.components.calls import call, try_call
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.workflow import (
@@ -25,6 +26,7 @@ from labelstack.components.workflow import (
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.services import audit_log, stats
+from labelstack.services.annotations import agreement
 
 STAT_COLUMNS = [
     {"name": "user", "label": "User", "field": "user", "sortable": True, "align": "left"},
@@ -63,6 +65,15 @@ DETAILS_CELL = """
       <div class="text-caption text-grey-8 ellipsis" style="max-width: 480px">{{ props.value }}
         <q-tooltip v-if="props.value.length > 60" max-width="600px">{{ props.value }}</q-tooltip></div>
     </q-td>"""
+AGREEMENT_COLUMNS = [
+    {"name": "label", "label": "Label", "field": "label", "align": "left"},
+    {"name": "images", "label": "Images compared", "field": "images", "align": "right"},
+    {"name": "pairs", "label": "Version pairs", "field": "pairs", "align": "right"},
+    {"name": "dice", "label": "Dice (mean ± sd)", "field": "dice", "align": "right"},
+    {"name": "hd95", "label": "HD95 mm (mean ± sd)", "field": "hd95", "align": "right"},
+    {"name": "volume", "label": "Volume difference ml (mean ± sd)", "field": "volume",
+     "align": "right"},
+]
 AUDIT_PAGE = 25
 
 
@@ -87,6 +98,14 @@ async def stats_page() -> None:
             .classes("w-full").props("flat bordered loading data-testid=stats-table")
         table.add_slot("body-cell-received", RECEIVED_CELL)
         empty_state(table, "No users yet", icon="group")
+
+        ui.label("Agreement per label").classes("text-h6 font-medium mt-4")
+        ui.label("Between the handed-in versions of the same label on the same image (a "
+                 "correction against what it corrected, a rework against the rejected work).") \
+            .classes("text-grey-7 -mt-3")
+        agreements = ui.table(columns=AGREEMENT_COLUMNS, rows=[], row_key="label") \
+            .classes("w-full").props("flat bordered dense loading data-testid=stats-agreement")
+        empty_state(agreements, "No label has two handed-in versions to compare yet", icon="compare")
 
         ui.label("Recent activity").classes("text-h6 font-medium mt-4")
         with ui.row().classes("w-full items-center gap-2"):
@@ -142,6 +161,10 @@ async def stats_page() -> None:
     await ui.context.client.connected()  # fill in after the page shows: no stale re-render
     await load_stats()
     await load_audit()
+    agreement_rows = await try_call(_agreement_rows, roles=Role.admin, report=notify_detail)
+    agreements.rows = agreement_rows or []
+    loading(agreements, False)
+    agreements.update()
 
 
 def _stat_rows(session: Session, start: date | None, end: date | None, *,
@@ -176,3 +199,16 @@ def _audit_rows(session: Session, people: dict[int, str], view: TableView, *,
              "details": json.dumps(e.details, default=str)[:500]}
             for e in found]
     return rows, total
+
+
+def _agreement_rows(session: Session, *, actor: User) -> list[dict]:
+    return [{"label": entry.label, "images": entry.images, "pairs": entry.pairs,
+             "dice": _spread(entry.dice, 3), "hd95": _spread(entry.hd95_mm, 1),
+             "volume": _spread(entry.volume_difference_ml, 2)}
+            for entry in agreement.label_agreement(session, actor=actor) if entry.pairs]
+
+
+def _spread(value: Spread, digits: int) -> str:
+    if value.mean is None:
+        return "—"
+    return f"{value.mean:.{digits}f} ± {value.std or 0:.{digits}f}"

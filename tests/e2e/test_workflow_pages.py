@@ -225,6 +225,8 @@ def test_admin_sees_statistics_and_audit_trail(page: Page, live_server: LiveServ
     expect(annotator).to_contain_text("4 min")
     audit = page.get_by_test_id("audit-table")
     expect(audit).to_contain_text("task.create")
+    expect(page.get_by_test_id("stats-agreement")).to_contain_text(
+        "No label has two handed-in versions to compare yet")
     screenshot(page, "stats")
     page.get_by_test_id("audit-filter-action").fill("label.*")
     expect(audit).to_contain_text("label.create")
