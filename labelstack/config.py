@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     volume_disk_cache_mb: int = Field(default=20480, ge=0)  # .npy copies in data_dir/cache
     # One upload (all its files together, API or Images page) may carry at most this much.
     max_upload_mb: int = Field(default=2048, ge=1)
+    # One file inside an uploaded or imported zip may inflate to at most this much, and (past
+    # 16 MB) to at most this many times its compressed size: zip bombs are refused.
+    max_zip_member_mb: int = Field(default=1024, ge=1)
+    max_zip_ratio: float = Field(default=100.0, gt=1)
 
     @cached_property
     def resolved_database_url(self) -> str:

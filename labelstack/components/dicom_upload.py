@@ -71,8 +71,9 @@ class UploadDialog:
             report = await call(_import, files, actor=actor)
         counts = report.summary
         notification.message = (f"{counts['stored']} stored, {counts['present']} already "
-                                f"present, {counts['rejected']} rejected")
-        notification.type = "warning" if counts["rejected"] else "positive"
+                                f"present, {counts['conflict']} in conflict, "
+                                f"{counts['rejected']} rejected")
+        notification.type = "warning" if counts["rejected"] or counts["conflict"] else "positive"
         notification.spinner, notification.timeout = False, 4
         self.report.clear()
         with self.report:
@@ -81,7 +82,8 @@ class UploadDialog:
             with ui.scroll_area().classes("w-full h-48 border rounded"):
                 for item in report.items:
                     icon, color = {"stored": ("check_circle", "positive"),
-                                   "present": ("task_alt", "grey-7")}.get(
+                                   "present": ("task_alt", "grey-7"),
+                                   "conflict": ("report", "warning")}.get(
                         item.status, ("error", "negative"))
                     with ui.row().classes("items-center gap-2 no-wrap"):
                         ui.icon(icon, color=color)

@@ -98,6 +98,8 @@ class Series(SQLModel, table=True):
     number_of_frames: int = Field(default=0)
     number_of_instances: int = Field(default=0)
     store: str = Field(default="local", max_length=16)
+    # an import added instances and has not finished (or was killed): some may be missing
+    incomplete: bool = Field(default=False)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -114,6 +116,7 @@ class Instance(SQLModel, table=True):
     number_of_frames: int = Field(default=1)
     store_key: str = Field(max_length=500)
     file_size: int = Field(default=0)
+    sha256: str = Field(default="", max_length=64, description="of the imported file; '' if unknown")
     created_at: datetime = _created()
 
 

@@ -9,9 +9,14 @@ time (``window.apply_window`` via ``Volume.photometric == "MONOCHROME1"``). Colo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import cv2
 import numpy as np
 import pydicom
+from pydicom.datadict import tag_for_keyword
 from pydicom.encaps import parse_basic_offsets, parse_fragments
 from pydicom.pixels import apply_color_lut, apply_modality_lut, convert_color_space, get_decoder
 from pydicom.pixels.utils import get_expected_length, get_nr_frames
@@ -29,38 +34,66 @@ def decode_frames(ds: pydicom.Dataset) -> np.ndarray:
         _check_encapsulated_frames(ds)
     else:
         _check_length(ds)
-    try:
+    with _decoding(ds):
         return _decode(ds, syntax)
-    except ImagingError:
-        raise
-    except Exception as exc:  # pydicom and the plugins raise many types; the user needs one
-        raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
 
 
 def check_decodable(ds: pydicom.Dataset) -> None:
-    """Raise ImagingError unless the pixels can be decoded; cheap enough for import time.
+    """Raise ImagingError unless every frame decodes to what the viewer shows; the import's
+    check, so that what it accepts can be displayed.
 
-    Native pixel data is checked by length; compressed data by counting its frames in the
-    encapsulation (item headers only) and decoding the first and the last one.
+    Native pixel data is checked by length, and its first and last frames go through the
+    viewer's conversion (colour space, palette, rescale); compressed data is checked by
+    counting its frames in the encapsulation (item headers only), then each frame is decoded
+    and converted, one at a time (memory: one frame).
     """
-    if not _check_header(ds).is_compressed:
-        _check_length(ds)
-        return
-    frames = _check_encapsulated_frames(ds)
+    syntax = _check_header(ds)
+    with _decoding(ds):
+        if not syntax.is_compressed:
+            _check_length(ds)
+            for index in sorted({0, get_nr_frames(ds, warn=False) - 1}):
+                _decode(ds, syntax, index=index)
+            return
+        frames = _check_encapsulated_frames(ds)
+        decoded = get_decoder(syntax).iter_array(ds, as_rgb=False)
+        for index, (arr, properties) in enumerate(decoded):
+            _convert(ds, arr, properties, first=index, frames=1)
+            if index + 1 == frames:
+                break
+
+
+def decoder_failure(exc: BaseException) -> bool:
+    """Whether `exc` is a decoder's way of saying the data is bad: any Exception, and the
+    ``PanicException`` of the Rust plugins (pylibjpeg-rle panics on some corrupt RLE data),
+    which derives from BaseException; never KeyboardInterrupt, SystemExit or GeneratorExit."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+@contextmanager
+def _decoding(ds: pydicom.Dataset) -> Iterator[None]:
+    """Whatever pydicom and its plugins raise for bad data becomes one ImagingError."""
     try:
-        decoder = get_decoder(_syntax(ds))
-        for index in sorted({0, frames - 1}):
-            # pydicom annotates **kwargs as DecodeOptions where it means Unpack[DecodeOptions]
-            decoder.as_array(ds, index=index, as_rgb=False)  # type: ignore[arg-type]
-    except Exception as exc:
+        yield
+    except ImagingError:
+        raise
+    except BaseException as exc:
+        if not decoder_failure(exc):
+            raise
         raise ImagingError(f"cannot decode pixel data ({_syntax_name(ds)}): {exc}") from exc
 
 
-def _decode(ds: pydicom.Dataset, syntax: UID) -> np.ndarray:
-    arr, properties = get_decoder(syntax).as_array(ds, as_rgb=False)  # type: ignore[arg-type]  # as above
+def _decode(ds: pydicom.Dataset, syntax: UID, index: int | None = None) -> np.ndarray:
+    """All frames, or the one at `index`, as the viewer shows them."""
+    arr, properties = get_decoder(syntax).as_array(ds, index=index, as_rgb=False)  # type: ignore[arg-type]  # as above
+    frames = get_nr_frames(ds, warn=False) if index is None else 1
+    return _convert(ds, arr, properties, first=index or 0, frames=frames)
+
+
+def _convert(ds: pydicom.Dataset, arr: np.ndarray, properties: dict[str, Any], *, first: int,
+             frames: int) -> np.ndarray:
+    """Decoded stored values of `frames` frames from frame `first` on → display values."""
     if properties.get("photometric_interpretation") in ("YBR_FULL", "YBR_FULL_422"):
         arr = _ybr_full_to_rgb(arr)
-    frames = get_nr_frames(ds, warn=False)
     samples = int(ds.get("SamplesPerPixel", 1))
     arr = arr.reshape((frames, int(ds.Rows), int(ds.Columns)) + ((3,) if samples == 3 else ()))
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
@@ -69,7 +102,11 @@ def _decode(ds: pydicom.Dataset, syntax: UID) -> np.ndarray:
         return _to_uint8(rgb, 8 * rgb.dtype.itemsize)
     if samples == 3:
         return _to_uint8(arr, int(ds.get("BitsStored", 8)))
-    return _rescale(arr, ds)
+    out = _rescale(arr, ds, first)
+    if not np.isfinite(out).all():
+        raise ImagingError("pixel values are not finite numbers after the modality rescale "
+                           "(RescaleSlope, RescaleIntercept or the modality LUT)")
+    return out
 
 
 def _check_header(ds: pydicom.Dataset) -> UID:
@@ -77,8 +114,14 @@ def _check_header(ds: pydicom.Dataset) -> UID:
     if not any(k in ds for k in _PIXEL_KEYWORDS):
         raise ImagingError("no pixel data (7FE0,0010) in this DICOM object")
     for keyword in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation"):
-        if ds.get(keyword) in (None, ""):
+        if readable(ds, keyword) in (None, ""):
             raise ImagingError(f"missing {keyword} needed to decode the pixel data")
+    for keyword in ("SamplesPerPixel", "BitsStored", "PixelRepresentation", "PlanarConfiguration",
+                    "RescaleSlope", "RescaleIntercept"):
+        readable(ds, keyword)
+    frames = readable(ds, "NumberOfFrames")
+    if frames not in (None, "") and not int(frames) >= 1:  # pydicom would read 0 as 1 frame, then not
+        raise ImagingError(f"NumberOfFrames is {frames}: an image has at least one frame")
     syntax = _syntax(ds)
     try:
         decoder = get_decoder(syntax)
@@ -149,6 +192,17 @@ def _syntax_name(ds: pydicom.Dataset) -> str:
     return f"{syntax.name} {syntax}"
 
 
+def readable(ds: pydicom.Dataset, keyword: str) -> Any:
+    """``ds.get(keyword)``, or ImagingError naming the element when its value cannot be read
+    (a wrong or unknown VR, a value its VR cannot hold)."""
+    try:
+        return ds.get(keyword)
+    except Exception as exc:  # noqa: BLE001  (pydicom raises many types for one broken value)
+        tag = tag_for_keyword(keyword)
+        where = f" ({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else ""
+        raise ImagingError(f"cannot read {keyword}{where}: {type(exc).__name__}: {exc}") from None
+
+
 def _little_endian_palette(ds: pydicom.Dataset) -> pydicom.Dataset:
     """pydicom 3.0 reads non-segmented 16-bit palette data as little endian whatever the syntax;
     hand it byte-swapped copies for big-endian files."""
@@ -191,16 +245,17 @@ def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
     return (arr.astype(np.uint32, copy=False) >> shift).astype(np.uint8)
 
 
-def _rescale(arr: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
-    """Stored values → modality values, per frame where functional groups say so."""
+def _rescale(arr: np.ndarray, ds: pydicom.Dataset, first: int = 0) -> np.ndarray:
+    """Stored values → modality values, per frame where functional groups say so; `arr`
+    holds the frames from `first` on."""
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")
     if per_frame is not None:
         shared = (ds.get("SharedFunctionalGroupsSequence") or [None])[0]
         out = np.empty(arr.shape, np.float32)
-        for k, frame in enumerate(arr):
+        for k, frame in enumerate(arr, start=first):
             slope, intercept = _frame_rescale(per_frame[k] if k < len(per_frame) else None, shared)
-            np.multiply(frame, np.float32(slope), out=out[k], casting="unsafe")
-            out[k] += np.float32(intercept)
+            np.multiply(frame, np.float32(slope), out=out[k - first], casting="unsafe")
+            out[k - first] += np.float32(intercept)
         return out
     if ds.get("ModalityLUTSequence"):
         return apply_modality_lut(arr, ds).astype(np.float32)

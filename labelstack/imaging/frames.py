@@ -7,7 +7,7 @@ sorting in ``volume.py`` never look at a Dataset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 import numpy as np
@@ -15,6 +15,12 @@ import pydicom
 from pydicom.pixels.utils import get_nr_frames
 
 Vec3 = tuple[float, float, float]
+
+AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+ASSUMED_AXIAL = ("no usable ImageOrientationPatient: the slices are assumed axial "
+                 "(1\\0\\0\\0\\1\\0) and stacked by ImagePositionPatient")
+COSINE_TOLERANCE = 1e-2  # direction cosines: unit length and orthogonal within this
+MAX_MM = 1e6  # a position or spacing beyond a kilometre is a broken value, not geometry
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,7 @@ class FrameInfo:
     window: tuple[float, float] | None
     localizer: bool
     instance: int
+    notes: tuple[str, ...] = ()  # defaults the header needed (the volume shows them as warnings)
 
 
 class _Common(TypedDict):
@@ -68,12 +75,12 @@ def frame_infos(ds: pydicom.Dataset, source: int) -> list[FrameInfo]:
             _enhanced(common, k, per_frame[k] if k < len(per_frame) else pydicom.Dataset(), shared)
             for k in range(n)
         ]
-    orientation = _floats(ds.get("ImageOrientationPatient"), 6)
+    orientation = _orientation(ds.get("ImageOrientationPatient"))
     position = _vec3(ds.get("ImagePositionPatient"))
     spacing = _spacing(ds)
     window = _window(ds)
-    thickness = _float(ds.get("SliceThickness"))
-    offsets = _floats(ds.get("GridFrameOffsetVector"), n) if n > 1 else None
+    thickness = _length(ds.get("SliceThickness"))
+    offsets = _floats(ds.get("GridFrameOffsetVector"), n, limit=MAX_MM) if n > 1 else None
     if n > 1 and not (offsets and position and orientation):
         position = None  # a cine or frame stack: frames share one plane
     out = []
@@ -93,6 +100,17 @@ def frame_infos(ds: pydicom.Dataset, source: int) -> list[FrameInfo]:
             )
         )
     return out
+
+
+def assume_axial(infos: list[FrameInfo]) -> list[FrameInfo]:
+    """A series none of whose frames has a usable orientation, but whose frames have
+    positions (a CT without ImageOrientationPatient): its positioned frames are taken as
+    axial, with a note saying so, and stack by position. Where some frames have an
+    orientation, those without stay separate images, as before."""
+    if any(info.orientation is not None for info in infos):
+        return infos
+    return [replace(info, orientation=AXIAL, notes=(*info.notes, ASSUMED_AXIAL))
+            if info.position is not None else info for info in infos]
 
 
 def slice_normal(orientation: tuple[float, ...]) -> np.ndarray:
@@ -124,9 +142,9 @@ def _enhanced(common: _Common, k: int, frame: pydicom.Dataset, shared: pydicom.D
     return FrameInfo(
         frame=k,
         position=_vec3(item("PlanePositionSequence").get("ImagePositionPatient")),
-        orientation=_floats(item("PlaneOrientationSequence").get("ImageOrientationPatient"), 6),
+        orientation=_orientation(item("PlaneOrientationSequence").get("ImageOrientationPatient")),
         pixel_spacing=_pair(measures.get("PixelSpacing")) or (1.0, 1.0),
-        thickness=_float(measures.get("SliceThickness")),
+        thickness=_length(measures.get("SliceThickness")),
         window=_window(item("FrameVOILUTSequence")),
         **own,
     )
@@ -135,9 +153,26 @@ def _enhanced(common: _Common, k: int, frame: pydicom.Dataset, shared: pydicom.D
 def _spacing(ds: pydicom.Dataset) -> tuple[float, float]:
     for keyword in ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing"):
         value = _pair(ds.get(keyword))
-        if value and min(value) > 0:
+        if value:
             return value
     return (1.0, 1.0)
+
+
+def _orientation(value: Any) -> tuple[float, ...] | None:
+    """Six direction cosines: two unit vectors at right angles (within COSINE_TOLERANCE),
+    else None: a zero or repeated vector has no slice normal to sort along."""
+    cosines = _floats(value, 6)
+    if cosines is None:
+        return None
+    row, col = np.asarray(cosines[:3]), np.asarray(cosines[3:])
+    unit = all(abs(float(np.linalg.norm(v)) - 1) < COSINE_TOLERANCE for v in (row, col))
+    return cosines if unit and abs(float(np.dot(row, col))) < COSINE_TOLERANCE else None
+
+
+def _length(value: Any) -> float | None:
+    """A positive, finite length in mm (a slice thickness), else None."""
+    number = _float(value)
+    return number if number is not None and 0 < number < MAX_MM else None
 
 
 def _window(ds: pydicom.Dataset) -> tuple[float, float] | None:
@@ -156,28 +191,32 @@ def _first(value) -> float | None:
 
 
 def _float(value) -> float | None:
+    """A finite float, else None (NaN or infinity in a tag counts as missing)."""
     try:
-        return float(value) if value not in (None, "") else None
+        number = float(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return number if number is not None and np.isfinite(number) else None
 
 
 def _vec3(value: Any) -> Vec3 | None:
-    v = _floats(value, 3)
+    v = _floats(value, 3, limit=MAX_MM)
     return None if v is None else (v[0], v[1], v[2])
 
 
 def _pair(value: Any) -> tuple[float, float] | None:
-    v = _floats(value, 2)
-    return None if v is None else (v[0], v[1])
+    """A pixel spacing: two positive lengths (mm), else None."""
+    v = _floats(value, 2, limit=MAX_MM)
+    return None if v is None or min(v) <= 0 else (v[0], v[1])
 
 
-def _floats(value: Any, n: int) -> tuple[float, ...] | None:
-    """Exactly ``n`` finite floats, else None (a malformed tag counts as missing)."""
+def _floats(value: Any, n: int, *, limit: float = np.inf) -> tuple[float, ...] | None:
+    """Exactly ``n`` finite floats no larger than ``limit``, else None (a malformed tag counts
+    as missing)."""
     if value is None or isinstance(value, str | bytes):
         return None
     try:
         out = tuple(float(v) for v in value)
     except (TypeError, ValueError):
         return None
-    return out if len(out) == n and all(np.isfinite(out)) else None
+    return out if len(out) == n and all(np.isfinite(v) and abs(v) <= limit for v in out) else None

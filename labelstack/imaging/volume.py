@@ -15,7 +15,7 @@ import pydicom
 
 from labelstack.imaging.decode import decode_frames
 from labelstack.imaging.errors import ImagingError
-from labelstack.imaging.frames import FrameInfo, Vec3, frame_infos, slice_normal
+from labelstack.imaging.frames import FrameInfo, Vec3, assume_axial, frame_infos, slice_normal
 
 __all__ = ["ImagingError", "Volume", "main_stack_frames", "main_stack_shape", "volume_from_datasets",
            "volumes_from_datasets"]
@@ -86,7 +86,7 @@ def _stacks(datasets: Sequence[pydicom.Dataset]) -> list[list[FrameInfo]]:
     one) first, then the rest, localizers last."""
     if not datasets:
         raise ImagingError("no images in this series")
-    infos = [info for i, ds in enumerate(datasets) for info in _infos(ds, i)]
+    infos = assume_axial([info for i, ds in enumerate(datasets) for info in _infos(ds, i)])
     return sorted(_group(infos), key=lambda group: (group[0].localizer, -len(group)))
 
 
@@ -163,7 +163,7 @@ def _build(
         if frames.shape[1:3] != (head.rows, head.cols):
             raise ImagingError(f"instance {info.source + 1}: pixel data does not match Rows/Columns")
         pixels[i] = frames[info.frame]
-    warnings: list[str] = []
+    warnings = list(dict.fromkeys(note for info in group for note in info.notes))
     origin: Vec3
     if head.position is not None and head.orientation is not None:  # as ``_group`` decides
         kind = "volume" if len(group) > 1 else "image"
@@ -225,7 +225,7 @@ def _positive(value) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number > 0 else None
+    return number if 0 < number < np.inf else None
 
 
 def _why_split(info: FrameInfo, head: FrameInfo) -> str:

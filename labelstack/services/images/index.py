@@ -50,6 +50,7 @@ class SeriesRow:
     number_of_frames: int
     number_of_instances: int
     store: str
+    incomplete: bool  # an import of it has not finished (killed?): instances may be missing
 
     @classmethod
     def of(cls, series: Series, study: Study) -> SeriesRow:
@@ -61,7 +62,8 @@ class SeriesRow:
             series_description=series.series_description, series_number=series.series_number,
             modality=series.modality, body_part=series.body_part, rows=series.rows,
             columns=series.columns, number_of_frames=series.number_of_frames,
-            number_of_instances=series.number_of_instances, store=series.store)
+            number_of_instances=series.number_of_instances, store=series.store,
+            incomplete=series.incomplete)
 
     @property
     def title(self) -> str:

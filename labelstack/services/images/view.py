@@ -53,10 +53,18 @@ def open_volume(session: Session, *, actor: User, series_uid: str) -> Volume:
     return load_volume(session, series_uid)
 
 
+INCOMPLETE = ("incomplete series: an import of it did not finish, so instances may be "
+              "missing; import the series again to complete it")
+
+
 def describe(session: Session, *, actor: User, series_uid: str) -> tuple[SeriesRow, Geometry]:
-    """The index row and the volume geometry (decodes the series on first use)."""
+    """The index row and the volume geometry (decodes the series on first use); the
+    geometry's warnings say so when the series is `incomplete`."""
     require_series_reader(session, actor=actor, series_uid=series_uid)
-    return series_row(session, series_uid), geometry(load_volume(session, series_uid))
+    row, shape = series_row(session, series_uid), geometry(load_volume(session, series_uid))
+    if row.incomplete:
+        shape.warnings.insert(0, INCOMPLETE)
+    return row, shape
 
 
 def load_volume(session: Session, series_uid: str) -> Volume:

@@ -44,7 +44,7 @@ def test_import_goes_to_orthanc_via_stow(session: Session, dicomweb_settings: Se
                                          orthanc: Orthanc, ct_files: list[Path]) -> None:
     report = image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
     assert report.store == "dicomweb"
-    assert report.summary == {"stored": CT_SHAPE[0], "present": 0, "rejected": 0}
+    assert report.summary == {"stored": CT_SHAPE[0], "present": 0, "conflict": 0, "rejected": 0}
     assert len(httpx.get(f"{orthanc.url}/instances").json()) == CT_SHAPE[0]
     series = session.exec(select(Series)).one()
     assert (series.store, series.number_of_instances) == ("dicomweb", CT_SHAPE[0])

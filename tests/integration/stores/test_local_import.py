@@ -41,7 +41,7 @@ def _stored_files(settings: Settings) -> list[Path]:
 def test_folder_import_indexes_and_stores(session: Session, settings: Settings,
                                           ct_files: list[Path]) -> None:
     report = image_import.import_dicom(session, actor=None, sources=sources_from_paths([ct_files[0].parent]))
-    assert report.summary == {"stored": CT_SHAPE[0], "present": 0, "rejected": 0}
+    assert report.summary == {"stored": CT_SHAPE[0], "present": 0, "conflict": 0, "rejected": 0}
     series = session.exec(select(Series)).one()
     study = session.get(Study, series.study_id)
     assert (series.modality, series.rows, series.columns) == ("CT", CT_SHAPE[1], CT_SHAPE[2])
@@ -51,15 +51,15 @@ def test_folder_import_indexes_and_stores(session: Session, settings: Settings,
     assert [f.relative_to(settings.data_dir / "dicom").parts[:2] for f in files] == \
         [(study.study_uid, series.series_uid)] * CT_SHAPE[0]
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "images.import")).one() \
-        .details == {"store": "local", "stored": 6, "present": 0, "rejected": 0,
-                     "series": {"count": 1, "uids": [series.series_uid]}}
+        .details == {"store": "local", "stored": 6, "present": 0, "conflict": 0, "rejected": 0,
+                     "series": {"count": 1, "uids": [series.series_uid]}, "part": 1, "final": True}
 
 
 def test_importing_twice_is_harmless(session: Session, settings: Settings,
                                      ct_files: list[Path]) -> None:
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
     again = image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
-    assert again.summary == {"stored": 0, "present": CT_SHAPE[0], "rejected": 0}
+    assert again.summary == {"stored": 0, "present": CT_SHAPE[0], "conflict": 0, "rejected": 0}
     assert _count(session, Instance) == CT_SHAPE[0]
     assert session.exec(select(Series)).one().number_of_instances == CT_SHAPE[0]
     assert len(_stored_files(settings)) == CT_SHAPE[0]
@@ -74,7 +74,7 @@ def test_zip_import_reports_each_member(session: Session, settings: Settings,
         z.writestr("series/README.txt", "not an image")
         z.writestr("__MACOSX/._junk", "ignored")
     report = image_import.import_dicom(session, actor=None, sources=sources_from_paths([archive]))
-    assert report.summary == {"stored": 3, "present": 0, "rejected": 1}
+    assert report.summary == {"stored": 3, "present": 0, "conflict": 0, "rejected": 1}
     bad = [i for i in report.items if i.status == "rejected"][0]
     assert bad.name == f"{archive}:series/README.txt" and "not a DICOM file" in bad.reason
 

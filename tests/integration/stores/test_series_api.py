@@ -45,7 +45,7 @@ def test_upload_reports_each_file(client: TestClient, admin: dict, settings: Set
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["store"] == "local"
-    assert body["summary"] == {"stored": 2, "present": 0, "rejected": 1}
+    assert body["summary"] == {"stored": 2, "present": 0, "conflict": 0, "rejected": 1}
     assert body["items"][2]["name"] == "notes.txt"
     assert "not a DICOM file" in body["items"][2]["reason"]
     assert _upload(client, admin, ct_files[:1]).json()["summary"]["present"] == 1
@@ -60,7 +60,7 @@ def test_upload_opens_zips_from_the_spooled_file(client: TestClient, admin: dict
             z.write(path, f"ct/{path.name}")
     r = _upload(client, admin, [archive])
     assert r.status_code == 200, r.text
-    assert r.json()["summary"] == {"stored": len(ct_files), "present": 0, "rejected": 0}
+    assert r.json()["summary"] == {"stored": len(ct_files), "present": 0, "conflict": 0, "rejected": 0}
 
 
 def _multipart(paths: list[Path], boundary: str = "b0undary") -> tuple[bytes, dict[str, str]]:

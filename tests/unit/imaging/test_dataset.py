@@ -11,7 +11,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.tag import Tag
 
 from labelstack.imaging import ImagingError
-from labelstack.imaging.dataset import parse_dataset, undecodable
+from labelstack.imaging.dataset import parse_dataset, undisplayable
 from labelstack.imaging.phantom import ct_datasets
 
 
@@ -34,7 +34,7 @@ def _without(keyword: str) -> bytes:
 def test_a_good_file_parses() -> None:
     ds = parse_dataset(_raw(_slice()))
     assert str(ds.SeriesInstanceUID) == "1.2.826.0.1.3680043.8.498.5001"
-    assert undecodable(ds) is None
+    assert undisplayable(ds) is None
 
 
 BAD_BYTES = [
@@ -88,6 +88,6 @@ UNDECODABLE = [
 
 @pytest.mark.filterwarnings("ignore:Invalid value for VR IS")
 @pytest.mark.parametrize(("make", "reason"), UNDECODABLE)
-def test_undecodable_says_why(make, reason: str) -> None:
-    why = undecodable(make())
+def test_undisplayable_says_why(make, reason: str) -> None:
+    why = undisplayable(make())
     assert why is not None and why.startswith(reason), why
