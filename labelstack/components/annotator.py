@@ -1,67 +1,36 @@
-"""The annotator's workspace: slice viewports over one image of a task, the labels being
-drawn, the tools, and saving that shows its state.
+"""The annotator's workspace: the slice views of one image of a task, the labels being drawn,
+the tools, and saving that shows its state.
 
 Every drawing event goes to the label's `EditSession` (services) off the event loop, one at a
-time per page; its return is the acknowledgement, and the changed box goes back to every
-viewport that shows it. Saving into a revision happens after a few idle seconds, on image
-change, on Alt+S and when the page closes.
+time per page (`annotator_sessions.EditSessions`); its return is the acknowledgement, and the
+changed box goes back to every view that shows it. Saving into a revision happens after a few
+idle seconds, on image change, on Alt+S and when the page closes; a failed save is shown and
+retried. A tab whose lease another tab took over turns read-only and offers to take it back.
+The views are `annotator_views.SliceViews`, the side panels `annotator_panels`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from nicegui import run, ui
+from nicegui import ui
 
 from labelstack.annotation.editor import Change
 from labelstack.annotation.ops import EditOp
-from labelstack.components.slice_viewport import (
-    HoverEventArguments,
-    PointEventArguments,
-    ShapeEventArguments,
-    SliceViewport,
-    StrokeEventArguments,
-    WindowEventArguments,
-)
+from labelstack.components.annotator_panels import LabelLook, LabelsPanel, ToolsPanel
+from labelstack.components.annotator_sessions import Action, EditSessions
+from labelstack.components.annotator_views import VIEW_SHORTCUTS, SliceViews, View
+from labelstack.components.slice_viewport import ShapeEventArguments, StrokeEventArguments
 from labelstack.db.models import User
-from labelstack.db.session import session_scope
-from labelstack.imaging.mpr import Plane, slice_map
-from labelstack.imaging.volume import Volume
-from labelstack.imaging.window import window_presets
-from labelstack.services.annotations import editing
 from labelstack.services.annotations.workspace import ImageWork, Workspace
 from labelstack.services.errors import ServiceError
-from labelstack.services.images.view import load_volume
 
-IDLE_SAVE_SECONDS = 3.0
-LETTERS = {Plane.axial: {"top": "A", "bottom": "P", "left": "R", "right": "L"},
-           Plane.coronal: {"top": "H", "bottom": "F", "left": "R", "right": "L"},
-           Plane.sagittal: {"top": "H", "bottom": "F", "left": "A", "right": "P"}}
 SHORTCUTS = [("Ctrl+Z", "Undo"), ("Ctrl+Y / Ctrl+Shift+Z", "Redo"), ("Alt+= / Alt+-", "Tool size"),
              ("D / E", "Draw / erase mode"), ("B / P / S", "Brush / polygon / spline"),
-             ("Alt+S", "Save"), ("→ / ←", "Next / previous image"), ("I", "Invert"),
-             ("1–9", "Select label"), ("H", "Hide / show overlays"), ("R", "Reset view"),
-             ("↑ / ↓, PageUp / PageDown", "Slice"), ("?", "This help")]
-
-
-@dataclass(kw_only=True, slots=True)
-class View:
-    plane: Plane
-    index: int
-    viewport: SliceViewport
-
-
-@dataclass(kw_only=True, slots=True)
-class Display:
-    center: float
-    width: float
-    invert: bool = False
-    version: int = 0
+             ("Alt+S", "Save"), ("→ / ←", "Next / previous image"), ("1–9", "Select label"),
+             ("H", "Hide / show overlays"), *VIEW_SHORTCUTS]
 
 
 @dataclass(kw_only=True)
@@ -70,22 +39,23 @@ class Annotator:
 
     actor: User
     workspace: Workspace
-    holder: str = field(default_factory=lambda: uuid.uuid4().hex)
     image: int = 0
     active: int | None = None
     tool: str = "brush"
     mode: str = "draw"
     radius_mm: float = 3.0
+    unit: str = "mm"
+    sphere: bool = False
     overlays_visible: bool = True
-    layout: int = 1
-    sessions: dict[int, editing.EditSession] = field(default_factory=dict)
-    states: dict[int, str] = field(default_factory=dict)
-    views: list[View] = field(default_factory=list)
-    volume: Volume | None = None
-    display: Display | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    looks: dict[int, LabelLook] = field(default_factory=dict)
     strokes: dict[int, tuple[float, float]] = field(default_factory=dict)
-    last_edit: float = 0.0
+    spheres: set[int] = field(default_factory=set)
+    images_shown: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.edits = EditSessions(actor=self.actor, workspace=self.workspace,
+                                  current=lambda: self.current, on_state=self.show_state,
+                                  on_masks=lambda: self.views.resend_overlays())
 
     @property
     def current(self) -> ImageWork:
@@ -94,248 +64,138 @@ class Annotator:
     # ---- building
 
     def build(self) -> None:
+        self.views = SliceViews(user=self.actor, shortcuts=SHORTCUTS, overlays=self.overlays,
+                                on_stroke=self.on_stroke, on_shape=self.on_shape,
+                                on_activity=lambda: self.edits.touch(self.current))
         with ui.row().classes("w-full no-wrap gap-3 items-stretch").style("height: calc(100vh - 150px)"):
-            with ui.column().classes("w-56 shrink-0 gap-1 overflow-auto"):
-                ui.label("Images").classes("text-subtitle2 text-grey-7")
-                self.image_list = ui.column().classes("w-full gap-1").props("data-testid=image-list")
-                with ui.row().classes("gap-1"):
-                    ui.button(icon="chevron_left", on_click=lambda: self.go(-1)).props(
-                        "flat dense data-testid=prev-image").tooltip("Previous image (←)")
-                    ui.button(icon="chevron_right", on_click=lambda: self.go(1)).props(
-                        "flat dense data-testid=next-image").tooltip("Next image (→)")
-            with ui.column().classes("grow gap-1 min-w-0"):
-                self.toolbar()
-                self.grid = ui.row().classes("w-full grow no-wrap gap-1 bg-black rounded")
-                self.readout = ui.label("").classes("text-caption text-grey-8 font-mono").props(
-                    "data-testid=readout")
-            with ui.column().classes("w-72 shrink-0 gap-2 overflow-auto"):
-                self.side_panel()
+            with ui.card().props("flat bordered").classes("w-56 shrink-0 gap-1 overflow-auto p-3"):
+                ui.label("Images").classes("text-subtitle2 text-grey-8")
+                self.image_list = ui.list().props("dense data-testid=image-list").classes("w-full")
+                with ui.row().classes("w-full justify-between q-mt-sm"):
+                    ui.button("Previous", icon="chevron_left", on_click=lambda: self.go(-1)).props(
+                        "flat dense no-caps data-testid=prev-image").tooltip("Previous image (←)")
+                    ui.button("Next", on_click=lambda: self.go(1)).props(
+                        "flat dense no-caps icon-right=chevron_right data-testid=next-image") \
+                        .tooltip("Next image (→)")
+            with ui.column().classes("grow gap-1 min-w-0 no-wrap"):
+                self.views.build_toolbar()
+                self.build_banner()
+                self.views.build_grid()
+            with ui.card().props("flat bordered").classes("w-72 shrink-0 gap-2 overflow-auto p-3"):
+                self.labels = LabelsPanel(on_select=self.select, on_visible=self.toggle_label,
+                                          on_opacity=self.set_opacity)
+                ui.separator()
+                self.tools = ToolsPanel(radius=self.radius_mm, on_tool=self.set_tool,
+                                        on_mode=self.set_mode, on_size=self.set_size_shown,
+                                        on_unit=self.set_unit, on_sphere=self.set_sphere,
+                                        on_undo=self.undo, on_redo=self.redo, on_save=self.edits.save_all)
         self.keys = ui.keyboard(on_key=self.on_key, ignore=["input", "textarea"])
         self.set_tool(self.tool)
         self.set_mode(self.mode)
 
-    def toolbar(self) -> None:
-        with ui.row().classes("w-full items-center gap-1 no-wrap"):
-            for n in (1, 2, 3):
-                ui.button(str(n), on_click=lambda n=n: self.set_layout(n)).props(
-                    f"flat dense data-testid=layout-{n}").tooltip(f"{n} slice view(s)")
-            ui.button("3D", on_click=lambda: ui.notify("The 3D view comes with its own issue")) \
-                .props("flat dense data-testid=layout-3d")
-            ui.separator().props("vertical")
-            self.slider = ui.slider(min=0, max=1, value=0, on_change=self.on_slider).classes("w-48")
-            self.index_input = ui.number(value=0, min=0, precision=0, format="%d",
-                                         on_change=self.on_index).props(
-                "dense outlined data-testid=slice-index").classes("w-20")
-            ui.separator().props("vertical")
-            self.preset = ui.select({}, label="Window", on_change=self.on_preset).props(
-                "dense outlined options-dense").classes("w-40")
-            ui.button(icon="invert_colors", on_click=self.toggle_invert).props("flat dense") \
-                .tooltip("Invert (I)")
-            ui.button(icon="fit_screen", on_click=self.reset_view).props("flat dense") \
-                .tooltip("Reset view (R)")
-            ui.button(icon="zoom_in", on_click=lambda: self.zoom(1.25)).props("flat dense")
-            ui.button(icon="zoom_out", on_click=lambda: self.zoom(0.8)).props("flat dense")
-            ui.space()
-            ui.button(icon="help_outline", on_click=lambda: self.help.open()).props(
-                "flat dense").tooltip("Keyboard shortcuts (?)")
-        with ui.dialog() as self.help, ui.card().props("data-testid=shortcuts-help"):
-            ui.label("Keyboard shortcuts").classes("text-h6")
-            with ui.grid(columns=2).classes("gap-x-6 gap-y-1"):
-                for key, what in SHORTCUTS:
-                    ui.label(key).classes("font-mono text-body2")
-                    ui.label(what).classes("text-body2")
-
-    def side_panel(self) -> None:
-        ui.label("Labels").classes("text-subtitle2 text-grey-7")
-        self.label_rows = ui.column().classes("w-full gap-1")
-        ui.separator()
-        ui.label("Tools").classes("text-subtitle2 text-grey-7")
-        with ui.row().classes("gap-1"):
-            self.tool_buttons = {
-                t: ui.button(icon=icon, on_click=lambda t=t: self.set_tool(t)).props(
-                    f"dense data-testid=tool-{t}").tooltip(tip)
-                for t, icon, tip in (("brush", "brush", "Brush (B)"),
-                                     ("polygon", "pentagon", "Polygon (P)"),
-                                     ("spline", "gesture", "Spline (S)"),
-                                     ("none", "near_me", "Crosshair"))}
-        with ui.row().classes("gap-1"):
-            self.mode_buttons = {
-                m: ui.button(m.capitalize(), on_click=lambda m=m: self.set_mode(m)).props(
-                    f"dense no-caps data-testid=mode-{m}") for m in ("draw", "erase")}
-        with ui.row().classes("items-center gap-2 w-full no-wrap"):
-            ui.label("Size (mm)").classes("text-body2")
-            self.size = ui.number(value=self.radius_mm, min=0.2, max=100, step=0.5,
-                                  on_change=lambda e: self.set_size(float(e.value or 1))).props(
-                "dense outlined data-testid=tool-size").classes("w-24")
-        with ui.row().classes("gap-1"):
-            ui.button(icon="undo", on_click=self.undo).props("dense data-testid=undo") \
-                .tooltip("Undo (Ctrl+Z)")
-            ui.button(icon="redo", on_click=self.redo).props("dense data-testid=redo") \
-                .tooltip("Redo (Ctrl+Y)")
-            ui.button("Save", icon="save", on_click=self.save_all).props(
-                "dense no-caps data-testid=save").tooltip("Save (Alt+S)")
-        self.notice = ui.label(self.workspace.reason).classes("text-caption text-warning") \
-            .props("data-testid=read-only")
-        self.notice.set_visibility(bool(self.workspace.reason))
+    def build_banner(self) -> None:
+        """Why this tab is read-only, and (when another tab holds the lease) Take over."""
+        with ui.row().classes("w-full items-center no-wrap gap-3 px-3 py-2 rounded-borders bg-amber-1 "
+                              "text-amber-10").style("border: 1px solid #f5d48a") as self.banner:
+            ui.icon("lock", size="20px").classes("shrink-0")
+            self.notice = ui.label("").classes("grow text-body2").props("data-testid=read-only")
+            self.take_over_button = ui.button("Take over", icon="edit", on_click=self.edits.take_over) \
+                .props("unelevated dense no-caps no-wrap color=amber-9 padding='4px 12px' "
+                       "data-testid=take-over").classes("shrink-0") \
+                .tooltip("Edit here; the other tab becomes read-only")
+        self.banner.set_visibility(False)
 
     # ---- opening an image
 
     async def open_image(self, position: int) -> None:
-        await self.save_all()
+        await self.edits.save_all()
         self.image = position % len(self.workspace.images)
         work = self.current
         try:
-            opened = await run.io_bound(self._open, work)
+            volume = await self.edits.open(work)
         except ServiceError as exc:
             ui.notify(exc.detail, type="negative")
             return
-        self.volume, fresh = opened
-        self.sessions.update(fresh)
-        center, width = window_presets(self.volume)["default"]
-        self.display = Display(center=center, width=width)
-        self.preset.options = {name: name for name in window_presets(self.volume)}
-        self.preset.update()
-        read_only = [s.reason for s in self.sessions.values() if not s.editable]
-        self.notice.set_text(self.workspace.reason or (read_only[0] if read_only else ""))
-        self.notice.set_visibility(bool(self.notice.text))
+        for w in work.labels:
+            self.looks.setdefault(w.annotation_id, LabelLook(annotation_id=w.annotation_id,
+                                                             name=w.label, color=w.color))
         if self.active not in {w.annotation_id for w in work.labels}:
             self.active = work.labels[0].annotation_id if work.labels else None
-        self.render_images()
-        self.render_labels()
-        self.set_layout(self.layout if self.volume.kind == "volume" else 1)
+        self.labels.build([self.looks[w.annotation_id] for w in work.labels])
+        self.views.show(volume, work.series_uid)
+        self.show_state()
 
-    def _open(self, work: ImageWork) -> tuple[Volume, dict[int, editing.EditSession]]:
-        with session_scope() as session:
-            fresh = {w.annotation_id: editing.open_edit(session, actor=self.actor,
-                                                        annotation_id=w.annotation_id,
-                                                        holder=self.holder)
-                     for w in work.labels if w.annotation_id not in self.sessions}
-            return load_volume(session, work.series_uid), fresh
-
-    def set_layout(self, n: int) -> None:
-        assert self.volume is not None
-        self.layout = n if self.volume.kind == "volume" else 1
-        planes = [Plane.axial, Plane.coronal, Plane.sagittal][:self.layout]
-        self.grid.clear()
-        self.views = []
-        with self.grid:
-            for plane in planes:
-                count = self.volume.pixels.shape[slice_map(self.volume, plane).axes[0]]
-                view = self._viewport(plane, count // 2)
-                self.views.append(view)
-        self.update_slider()
-        self.refresh_images()
-
-    def _viewport(self, plane: Plane, index: int) -> View:
-        assert self.volume is not None
-        mapping = slice_map(self.volume, plane)
-        _, rows, cols = mapping.axes
-        shape = self.volume.pixels.shape
-        aspect = self.volume.spacing[rows] / self.volume.spacing[cols]
-        viewport = SliceViewport(image_width=shape[cols], image_height=shape[rows], aspect=aspect,
-                                 labels=self.label_props(), active_label=self.active,
-                                 tool=self.tool, mode=self.mode,  # type: ignore[arg-type]
-                                 brush_radius_px=self.radius_mm / self.volume.spacing[cols],
-                                 orientation_letters=LETTERS[plane]) \
-            .classes("grow h-full").props(f"data-testid=viewport-{plane}")
-        view = View(plane=plane, index=index, viewport=viewport)
-        viewport.on_stroke(lambda e, v=view: self.on_stroke(v, e))
-        viewport.on_shape(lambda e, v=view: self.on_shape(v, e))
-        viewport.on_slice(lambda e, v=view: self.move(v, e.delta))
-        viewport.on_window(self.on_window)
-        viewport.on_hover(lambda e, v=view: self.on_hover(v, e))
-        viewport.on_point(lambda e, v=view: self.on_point(v, e))
-        viewport.on_ready(lambda _, v=view: self.send_overlays(v))
-        return view
-
-    # ---- what the views show
-
-    def refresh_images(self) -> None:
-        for view in self.views:
-            self.refresh_view(view)
-
-    def refresh_view(self, view: View) -> None:
-        assert self.display is not None
-        d = self.display
-        src = (f"/viewer/render/{self.current.series_uid}?plane={view.plane}&index={view.index}"
-               f"&wl={d.center:g}&ww={d.width:g}&invert={int(d.invert)}&v={d.version}")
-        view.viewport.set_image(src)
-        view.viewport.corner_text = {"tl": f"{view.plane} {view.index + 1}/{self._count(view)}",
-                                     "tr": f"W {d.width:g}  L {d.center:g}"}
-        self.send_overlays(view)
-
-    def send_overlays(self, view: View) -> None:
-        view.viewport.clear_overlays()
-        for work in self.current.labels:
-            edit = self.sessions.get(work.annotation_id)
-            if edit is not None:
-                view.viewport.set_mask(work.annotation_id,
-                                       edit.editor.slice_overlay(view.plane, view.index))
+    def overlays(self, view: View) -> list[tuple[int, np.ndarray]]:
+        return [(w.annotation_id, edit.editor.slice_overlay(view.plane, view.index))
+                for w in self.current.labels if (edit := self.edits.get(w.annotation_id))]
 
     def send_change(self, annotation_id: int, change: Change | None) -> None:
-        edit = self.sessions[annotation_id]
-        if change is None or not change.changed:
+        edit = self.edits.get(annotation_id)
+        if edit is None or change is None or not change.changed:
             return
-        for view in self.views:
+        for view in self.views.views:
             box = edit.editor.box_in_plane(change, view.plane, view.index)
             if box is not None:
                 view.viewport.set_mask(annotation_id,
                                        edit.editor.slice_overlay(view.plane, view.index), box)
 
-    def label_props(self) -> list[dict[str, Any]]:
-        return [{"id": w.annotation_id, "color": w.color, "visible": self.overlays_visible,
-                 "opacity": 0.45} for w in self.current.labels]
+    # ---- what the panels show
+
+    def show_state(self) -> None:
+        """Images, label rows, the read-only banner and the tools, from the sessions."""
+        self.render_images()
+        for w in self.current.labels:
+            edit = self.edits.get(w.annotation_id)
+            look = self.looks[w.annotation_id]
+            self.labels.show(w.annotation_id, active=w.annotation_id == self.active,
+                             visible=look.visible and self.overlays_visible,
+                             state=self.edits.state_of(w.annotation_id),
+                             read_only=edit is not None and not edit.editable)
+        held = self.edits.read_only(self.current)
+        reason = self.workspace.reason or (held[0].reason if held else "")
+        self.notice.set_text(f"Read-only: {reason}" if reason else "")
+        self.banner.set_visibility(bool(reason))
+        self.take_over_button.set_visibility(self.workspace.editable and bool(held))
+        self.tools.enable(self.editable)
+        self.update_drawing()
 
     def render_images(self) -> None:
+        shown = [(w.title, w.state) for w in self.workspace.images] + [self.image]
+        if self.images_shown == shown:
+            return
+        self.images_shown = shown
         self.image_list.clear()
         with self.image_list:
             for i, work in enumerate(self.workspace.images):
-                with ui.item(on_click=lambda i=i: self.open_image(i)).classes(
-                        "rounded w-full" + (" bg-teal-1" if i == self.image else "")).props(
-                        f"dense data-testid=image-item-{i}"), ui.item_section():
+                chosen = i == self.image
+                item = ui.item(on_click=lambda i=i: self.open_image(i)).classes(
+                    "rounded-borders" + (" bg-teal-1" if chosen else "")).props(
+                    f"dense data-testid=image-item-{i} data-selected={'true' if chosen else 'false'}")
+                with item, ui.item_section():
                     ui.item_label(work.title).classes("text-body2")
                     ui.item_label(work.state).props("caption")
 
-    def render_labels(self) -> None:
-        self.label_rows.clear()
-        with self.label_rows:
-            for n, work in enumerate(self.current.labels, start=1):
-                active = work.annotation_id == self.active
-                with ui.row().classes("w-full items-center no-wrap gap-2 px-2 py-1 rounded cursor-pointer"
-                                      + (" bg-teal-1" if active else "")).props(
-                        f'data-testid="label-row-{work.label}"').on(
-                        "click", lambda w=work: self.select(w.annotation_id)):
-                    ui.element("div").style(f"width:14px;height:14px;border-radius:3px;"
-                                            f"background:{work.color}")
-                    ui.label(f"{n}. {work.label}").classes("grow text-body2")
-                    state = self.state_of(work.annotation_id)
-                    ui.icon({"saved": "cloud_done", "saving": "cloud_upload", "unsaved": "edit",
-                             "error": "error"}[state], size="18px").props(
-                        f"data-testid=save-state data-state={state} "
-                        f"data-annotation={work.annotation_id}").tooltip(state)
+    @property
+    def editable(self) -> bool:
+        edit = self.edits.get(self.active)
+        return edit is not None and edit.editable
 
-    def state_of(self, annotation_id: int) -> str:
-        edit = self.sessions.get(annotation_id)
-        state = self.states.get(annotation_id)
-        if state in ("saving", "error"):
-            return state
-        return "unsaved" if edit is not None and edit.unsaved else "saved"
+    def label_props(self) -> list[dict[str, Any]]:
+        return [{"id": w.annotation_id, "color": w.color, "opacity": self.looks[w.annotation_id].opacity,
+                 "visible": self.overlays_visible and self.looks[w.annotation_id].visible}
+                for w in self.current.labels if w.annotation_id in self.looks]
 
-    def update_slider(self) -> None:
-        if not self.views:
-            return
-        view = self.views[0]
-        self.slider.props(f"max={self._count(view) - 1}")
-        self.slider.set_value(view.index)
-        self.index_input.set_value(view.index)
-
-    def _count(self, view: View) -> int:
-        assert self.volume is not None
-        return int(self.volume.pixels.shape[slice_map(self.volume, view.plane).axes[0]])
+    def update_drawing(self) -> None:
+        self.views.set_drawing(tool=self.tool if self.editable else "none", mode=self.mode,
+                               radius_mm=self.radius_mm, labels=self.label_props(),
+                               active_label=self.active)
 
     # ---- drawing
 
     async def on_stroke(self, view: View, e: StrokeEventArguments) -> None:
+        if self.sphere or e.stroke in self.spheres:
+            await self.paint_sphere(view, e)
+            return
         points = list(e.points)
         if e.stroke in self.strokes:
             points.insert(0, self.strokes[e.stroke])
@@ -344,9 +204,22 @@ class Annotator:
             self.strokes.pop(e.stroke, None)
         op = {"tool": "brush", "mode": e.mode, "plane": str(view.plane), "index": view.index,
               "points": [list(p) for p in points], "radius_mm": self.radius_mm}
-        group = (self.holder, e.stroke)
+        group = (self.edits.holder, e.stroke)
         await self.edit(lambda s, a, edit: edit.apply(s, actor=a, op=EditOp.from_json(op), group=group))
         if e.final:
+            view.viewport.clear_preview(e.stroke)
+
+    async def paint_sphere(self, view: View, e: StrokeEventArguments) -> None:
+        """A brush press with the 3D brush on: a ball around the pressed point (the drag after
+        it paints nothing)."""
+        first = e.stroke not in self.spheres
+        self.spheres.add(e.stroke)
+        if first and e.points:
+            op = {"tool": "sphere", "mode": e.mode, "plane": str(view.plane), "index": view.index,
+                  "points": [list(e.points[0])], "radius_mm": self.radius_mm}
+            await self.edit(lambda s, a, edit: edit.apply(s, actor=a, op=EditOp.from_json(op)))
+        if e.final:
+            self.spheres.discard(e.stroke)
             view.viewport.clear_preview(e.stroke)
 
     async def on_shape(self, view: View, e: ShapeEventArguments) -> None:
@@ -360,186 +233,85 @@ class Annotator:
     async def redo(self) -> None:
         await self.edit(lambda s, a, edit: edit.redo(s, actor=a))
 
-    async def edit(self, action: Any) -> None:
-        """Run one change for the active label, in order, and show its acknowledgement."""
+    async def edit(self, action: Action) -> None:
+        """One change of the active label; its acknowledgement goes to the views."""
         annotation_id = self.active
-        if annotation_id is None or annotation_id not in self.sessions:
-            ui.notify("Choose a label to draw first", type="warning")
-            return
-        edit = self.sessions[annotation_id]
-        async with self.lock:
-            try:
-                change = await run.io_bound(self._with_session, action, edit)
-            except (ServiceError, ValueError) as exc:
-                ui.notify(getattr(exc, "detail", str(exc)), type="negative")
-                self.send_overlays_all()
-                return
-        self.last_edit = time.monotonic()
-        self.send_change(annotation_id, change)
-        self.render_labels()
-
-    def _with_session(self, action: Any, edit: editing.EditSession) -> Any:
-        with session_scope() as session:
-            return action(session, self.actor, edit)
-
-    def send_overlays_all(self) -> None:
-        for view in self.views:
-            self.send_overlays(view)
-
-    async def save_all(self) -> None:
-        pending = [(i, s) for i, s in self.sessions.items() if s.unsaved]
-        for annotation_id, edit in pending:
-            self.states[annotation_id] = "saving"
-            self.render_labels()
-            try:
-                await run.io_bound(self._with_session, lambda s, a, e: e.save(s, actor=a), edit)
-            except ServiceError as exc:
-                self.states[annotation_id] = "error"
-                ui.notify(f"Could not save: {exc.detail} (will retry)", type="negative")
-            else:
-                self.states.pop(annotation_id, None)
-        if pending:
-            for work in self.current.labels:
-                work.saved = work.saved or work.annotation_id in dict(pending)
-            self.render_labels()
-            self.render_images()
-
-    async def autosave(self) -> None:
-        if time.monotonic() - self.last_edit >= IDLE_SAVE_SECONDS and not self.lock.locked():
-            await self.save_all()
+        change = await self.edits.edit(annotation_id, action)
+        if change is not None and annotation_id is not None:
+            self.send_change(annotation_id, change)
+            self.show_state()
 
     async def close(self) -> None:
-        await self.save_all()
-        for edit in self.sessions.values():
-            await run.io_bound(self._with_session, lambda s, a, e: e.close(s), edit)
+        self.views.stop()
+        await self.edits.close()
 
-    # ---- navigation and display
+    # ---- navigation and tool state
 
     async def go(self, step: int) -> None:
         if len(self.workspace.images) > 1:
             await self.open_image(self.image + step)
 
-    def move(self, view: View, delta: int) -> None:
-        view.index = int(np.clip(view.index + delta, 0, self._count(view) - 1))
-        self.refresh_view(view)
-        if view is self.views[0]:
-            self.update_slider()
-
-    def on_slider(self, e: Any) -> None:
-        if self.views and int(e.value) != self.views[0].index:
-            self.move(self.views[0], int(e.value) - self.views[0].index)
-
-    def on_index(self, e: Any) -> None:
-        if self.views and e.value is not None and int(e.value) != self.views[0].index:
-            self.move(self.views[0], int(e.value) - self.views[0].index)
-
-    def on_window(self, e: WindowEventArguments) -> None:
-        if self.display is None:
-            return
-        self.display.width = max(1.0, self.display.width + e.dx * 2)
-        self.display.center += e.dy * 2
-        if e.final:
-            self.display.version += 1
-            self.refresh_images()
-
-    def on_preset(self, e: Any) -> None:
-        if self.volume is None or self.display is None or not e.value:
-            return
-        self.display.center, self.display.width = window_presets(self.volume)[e.value]
-        self.refresh_images()
-
-    def toggle_invert(self) -> None:
-        if self.display is not None:
-            self.display.invert = not self.display.invert
-            self.refresh_images()
-
-    def reset_view(self) -> None:
-        for view in self.views:
-            view.viewport.reset_view()
-
-    def zoom(self, factor: float) -> None:
-        for view in self.views:
-            view.viewport.zoom_by(factor)
-
-    def on_hover(self, view: View, e: HoverEventArguments) -> None:
-        if e.row is None or e.col is None or self.volume is None:
-            return
-        zyx = self.voxel(view, e.row, e.col)
-        value = self.volume.pixels[zyx]
-        shown = f"{float(value):.0f}{' HU' if self.volume.modality == 'CT' else ''}" \
-            if np.ndim(value) == 0 else str(tuple(int(v) for v in value))
-        mm = self.patient_mm(zyx)
-        self.readout.set_text(f"{view.plane} slice {view.index + 1}  voxel (z,y,x) {zyx}  "
-                              f"({mm[0]:.1f}, {mm[1]:.1f}, {mm[2]:.1f}) mm  value {shown}")
-
-    def on_point(self, view: View, e: PointEventArguments) -> None:
-        """The crosshair: the other views go to the slices through the clicked voxel."""
-        zyx = self.voxel(view, round(e.row), round(e.col))
-        for other in self.views:
-            if other is view:
-                continue
-            mapping = slice_map(self.volume, other.plane)  # type: ignore[arg-type]
-            axis, flip = mapping.axes[0], mapping.flips[0]
-            n = self._count(other)
-            other.index = n - 1 - zyx[axis] if flip else zyx[axis]
-            self.refresh_view(other)
-
-    def voxel(self, view: View, row: int, col: int) -> tuple[int, int, int]:
-        assert self.volume is not None
-        mapping = slice_map(self.volume, view.plane)
-        shape = self.volume.pixels.shape
-        out = [0, 0, 0]
-        for k, value in enumerate((view.index, row, col)):
-            axis = mapping.axes[k]
-            n = shape[axis]
-            value = int(np.clip(value, 0, n - 1))
-            out[axis] = n - 1 - value if mapping.flips[k] else value
-        return out[0], out[1], out[2]
-
-    def patient_mm(self, zyx: tuple[int, int, int]) -> np.ndarray:
-        assert self.volume is not None
-        v = self.volume
-        row, col = np.asarray(v.orientation[:3], float), np.asarray(v.orientation[3:6], float)
-        normal = np.cross(row, col)
-        z, y, x = zyx
-        return (np.asarray(v.origin, float) + x * v.spacing[2] * row + y * v.spacing[1] * col
-                + z * v.spacing[0] * normal)
-
-    # ---- tool state
-
     def select(self, annotation_id: int) -> None:
         self.active = annotation_id
-        for view in self.views:
-            view.viewport.active_label = annotation_id
-        self.render_labels()
+        self.show_state()
 
-    def set_tool(self, tool: str) -> None:
-        self.tool = tool
-        for view in self.views:
-            view.viewport.tool = tool  # type: ignore[assignment]
-        for name, button in self.tool_buttons.items():
-            button.props(f"color={'primary' if name == tool else 'grey-7'}")
+    def toggle_label(self, annotation_id: int) -> None:
+        look = self.looks[annotation_id]
+        look.visible = not look.visible
+        if look.visible:
+            self.overlays_visible = True
+        self.show_state()
 
-    def set_mode(self, mode: str) -> None:
-        self.mode = mode
-        for view in self.views:
-            view.viewport.mode = mode  # type: ignore[assignment]
-        for name, button in self.mode_buttons.items():
-            button.props(f"color={'primary' if name == mode else 'grey-7'}")
-
-    def set_size(self, radius_mm: float) -> None:
-        self.radius_mm = float(np.clip(radius_mm, 0.2, 100))
-        if self.size.value != self.radius_mm:
-            self.size.set_value(self.radius_mm)
-        if self.volume is not None:
-            for view in self.views:
-                cols = slice_map(self.volume, view.plane).axes[2]
-                view.viewport.brush_radius_px = self.radius_mm / self.volume.spacing[cols]
+    def set_opacity(self, annotation_id: int, opacity: float) -> None:
+        self.looks[annotation_id].opacity = opacity
+        self.update_drawing()
 
     def toggle_overlays(self) -> None:
         self.overlays_visible = not self.overlays_visible
-        for view in self.views:
-            view.viewport.labels = self.label_props()
+        self.show_state()
+
+    def set_tool(self, tool: str) -> None:
+        self.tool = tool
+        self.tools.show_tool(tool)
+        self.update_drawing()
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.tools.show_mode(mode)
+        self.update_drawing()
+
+    def set_sphere(self, on: bool) -> None:
+        self.sphere = on
+        if on and self.tool != "brush":
+            self.set_tool("brush")
+
+    def col_mm(self) -> float:
+        """The pixel width a brush size in pixels counts (the view last pointed at)."""
+        view = self.views.active_view
+        return self.views.col_mm(view.plane) if view is not None else 1.0
+
+    def set_size_shown(self, value: float) -> None:
+        """The size box changed: in the unit it shows."""
+        if value > 0:
+            self.set_radius(value * self.col_mm() if self.unit == "px" else value)
+
+    def set_unit(self, unit: str) -> None:
+        self.unit = unit
+        self.set_radius(self.radius_mm)
+
+    def set_radius(self, radius_mm: float) -> None:
+        self.radius_mm = float(np.clip(radius_mm, 0.5 * self.col_mm(), 100.0))
+        shown = self.radius_mm / self.col_mm() if self.unit == "px" else self.radius_mm
+        self.tools.show_size(round(shown, 1))
+        self.update_drawing()
+
+    def resize(self, grow: bool) -> None:
+        """Alt+= / Alt+-: a pixel when the size is in pixels, a quarter in millimetres."""
+        if self.unit == "px":
+            px = round(self.radius_mm / self.col_mm()) + (1 if grow else -1)
+            self.set_radius(max(px, 1) * self.col_mm())
+        else:
+            self.set_radius(self.radius_mm * (1.25 if grow else 0.8))
 
     async def on_key(self, e: Any) -> None:
         if not e.action.keydown:
@@ -551,30 +323,23 @@ class Annotator:
         elif ctrl and key.lower() == "y":
             await self.redo()
         elif mods.alt and key in ("=", "+", "≠"):
-            self.set_size(self.radius_mm * 1.25)
-        elif mods.alt and key in ("-", "–"):
-            self.set_size(self.radius_mm / 1.25)
+            self.resize(grow=True)
+        elif mods.alt and key in ("-", "–", "_"):
+            self.resize(grow=False)
         elif mods.alt and key.lower() in ("s", "ß"):
-            await self.save_all()
+            await self.edits.save_all()
         elif ctrl or mods.alt:
             return
-        elif key == "ArrowRight":
-            await self.go(1)
-        elif key == "ArrowLeft":
-            await self.go(-1)
-        elif key in ("ArrowUp", "PageUp") and self.views:
-            self.move(self.views[0], 1 if key == "ArrowUp" else 10)
-        elif key in ("ArrowDown", "PageDown") and self.views:
-            self.move(self.views[0], -1 if key == "ArrowDown" else -10)
+        elif key in ("ArrowRight", "ArrowLeft"):
+            await self.go(1 if key == "ArrowRight" else -1)
         elif key.isdigit() and key != "0":
             labels = self.current.labels
             if int(key) <= len(labels):
                 self.select(labels[int(key) - 1].annotation_id)
-        else:
+        elif not self.views.handle_key(key):
             action = {"d": lambda: self.set_mode("draw"), "e": lambda: self.set_mode("erase"),
                       "b": lambda: self.set_tool("brush"), "p": lambda: self.set_tool("polygon"),
-                      "s": lambda: self.set_tool("spline"), "i": self.toggle_invert,
-                      "h": self.toggle_overlays, "r": self.reset_view, "?": self.help.open}
-            handler = action.get(key.lower() if key != "?" else key)
+                      "s": lambda: self.set_tool("spline"), "h": self.toggle_overlays}
+            handler = action.get(key.lower())
             if handler is not None:
                 handler()

@@ -41,12 +41,23 @@ THUMBNAIL_CELL = """
            style="width: 64px; height: 64px; object-fit: contain; background: #000;
                   border-radius: 4px" />
     </q-td>"""
-TAGS_CELL = """
+ACTIONS_CELL = """
     <q-td :props="props">
+      <q-btn flat dense icon="visibility" color="grey-8" :href="'/view/' + props.row.series_uid"
+             :data-testid="'images-view-' + props.row.series_uid">
+        <q-tooltip>View</q-tooltip></q-btn>
       <q-btn flat dense icon="sell" color="grey-8"
              :data-testid="'images-tags-' + props.row.series_uid"
              @click="$parent.$emit('tags', props.row.series_uid)">
         <q-tooltip>DICOM tags</q-tooltip></q-btn>
+    </q-td>"""
+SERIES_CELL = """
+    <q-td :props="props">
+      {{ props.value }}
+      <q-badge v-if="props.row.incomplete" color="orange-8" label="incomplete" class="q-ml-sm"
+               :data-testid="'images-incomplete-' + props.row.series_uid">
+        <q-tooltip>An import of this series did not finish: instances may be missing.
+          Import the series again to complete it.</q-tooltip></q-badge>
     </q-td>"""
 MODALITIES = ["", "CT", "MR", "CR", "DX", "US", "MG", "XA", "OT"]
 PAGE_SIZES = [10, 20, 50, 100]
@@ -84,7 +95,7 @@ class ImageFilters:
 
 
 class ImageTable:
-    """Series with their thumbnail and a DICOM-tags button, with the series count above; the
+    """Series with their thumbnail, a View and a DICOM-tags button, with the series count above; the
     browser's paging and sorting requests go to `on_request`."""
 
     def __init__(self, view: TableView, *,
@@ -98,7 +109,8 @@ class ImageTable:
         self.table.props["rows-per-page-options"] = PAGE_SIZES
         empty_state(self.table, EMPTY, icon="photo_library")
         self.table.add_slot("body-cell-thumbnail", THUMBNAIL_CELL)
-        self.table.add_slot("body-cell-actions", TAGS_CELL)
+        self.table.add_slot("body-cell-series", SERIES_CELL)
+        self.table.add_slot("body-cell-actions", ACTIONS_CELL)
         self.table.on("request", on_request)
         keep_row_count(self.table, lambda: view.total)
         self.table.on("tags", lambda e: TagsDialog(e.args).open())
@@ -122,10 +134,12 @@ class ImageTable:
 
 
 class TagsDialog:
-    """The tags of the series' first instance, filterable by tag, keyword or value."""
+    """The tags of the series' first instance, filterable by tag, keyword or value; for
+    `roles` (the Images page: admins; the viewers: anyone who may view the series)."""
 
-    def __init__(self, series_uid: str) -> None:
+    def __init__(self, series_uid: str, *, roles: Role | tuple[Role, ...] = Role.admin) -> None:
         self.series_uid = series_uid
+        self.roles = roles
         with ui.dialog() as self.dialog, ui.card().classes("w-[56rem] max-w-full gap-2") \
                 .props("data-testid=series-tags-dialog"):
             ui.label("DICOM tags").classes("text-h6")
@@ -149,7 +163,7 @@ class TagsDialog:
         ui.timer(0, self.load, once=True)
 
     async def load(self) -> None:
-        meta = await try_call(image_view.metadata, series_uid=self.series_uid, roles=Role.admin,
+        meta = await try_call(image_view.metadata, series_uid=self.series_uid, roles=self.roles,
                               report=notify_detail)
         if meta is None:
             return
@@ -171,7 +185,7 @@ def series_row(row: SeriesRow, thumbnail: str = BLANK) -> dict:
             "study_date": row.study_date.isoformat() if row.study_date else "",
             "modality": row.modality, "series": row.series_description or
             f"Series {row.series_number or ''}".strip(), "size": f"{size} · {frames}",
-            "store": row.store}
+            "store": row.store, "incomplete": row.incomplete}
 
 
 def _date(value: str | None) -> date | None:

@@ -41,6 +41,7 @@ def install(fastapi_app: FastAPI) -> None:
         stats,
         tasks,
         users,
+        viewer,
     )
 
     fastapi_app.add_middleware(SignInGuard)

@@ -1,4 +1,6 @@
-"""/task/{id}: the annotator on one task; /viewer/render/...: its slices, for this browser's user."""
+"""/task/{id}: the annotator on one task; /viewer/render/...: the slices of the annotator and
+of the read-only viewer (/view/{series_uid}, registered with this module), for this browser's
+user."""
 
 from __future__ import annotations
 
@@ -37,10 +39,11 @@ async def annotator_page(task_id: int) -> None:
             return
         annotator = Annotator(actor=actor, workspace=workspace)
         annotator.build()
-    ui.timer(1.0, annotator.autosave)
+    ui.timer(1.0, annotator.edits.tick)
     ui.context.client.on_disconnect(annotator.close)
     await ui.context.client.connected()
     await annotator.open_image(0)
+    ui.context.client.on_connect(annotator.edits.reconnected)
 
 
 @app.get("/viewer/render/{series_uid}", include_in_schema=False)
