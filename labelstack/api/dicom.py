@@ -29,7 +29,9 @@ FILES_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data
 @router.post("/dicom", openapi_extra=FILES_BODY,
              responses={413: {"description": "the upload is over LABELSTACK_MAX_UPLOAD_MB"}})
 async def upload(request: Request, session: SessionDep, actor: AdminUser) -> dict[str, Any]:
-    """Import one or many files (zips are opened); the report says what happened to each.
+    """Import one or many files (zips are opened); the report says what happened to each:
+    stored, present (this very file is indexed), conflict (its SOPInstanceUID is indexed for
+    another series or other content; not stored) or rejected, each with its reason.
 
     A body over the upload limit is refused with 413 as soon as that is known (from
     Content-Length, else while it streams in), before it is spooled in full.
