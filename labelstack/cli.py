@@ -161,14 +161,15 @@ def import_images(
     with session_scope() as session:
         report = image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths))
     for item in report.items:
-        if item.status == "rejected":
-            typer.secho(f"rejected  {item.name}: {item.reason}", fg=typer.colors.YELLOW)
+        if item.status in ("rejected", "conflict"):
+            typer.secho(f"{item.status:<9} {item.name}: {item.reason}", fg=typer.colors.YELLOW)
         else:
             typer.echo(f"{item.status:<9} {item.name}")
     counts = report.summary
     typer.echo(f"{counts['stored']} stored, {counts['present']} already present, "
-               f"{counts['rejected']} rejected (store: {report.store})")
-    if counts["rejected"] and not counts["stored"] and not counts["present"]:
+               f"{counts['conflict']} in conflict, {counts['rejected']} rejected "
+               f"(store: {report.store})")
+    if (counts["rejected"] or counts["conflict"]) and not counts["stored"] and not counts["present"]:
         raise typer.Exit(code=1)
 
 

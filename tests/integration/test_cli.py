@@ -84,3 +84,20 @@ def test_unwritable_data_dir_fails_at_start_with_one_message(tmp_path: Path) -> 
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, r.stderr
     assert "is not a writable directory" in lines[0]
+
+
+def test_import_reports_a_conflicting_file_with_its_reason(tmp_path: Path) -> None:
+    """Same SOPInstanceUID, other content: reported as a conflict, not as already present."""
+    from pydicom import dcmread
+
+    from labelstack.imaging.phantom import write_ct_series
+
+    (first,) = write_ct_series(tmp_path / "ct", shape=(1, 8, 8), patient_id="CLI")
+    data = tmp_path / "data"
+    assert labelstack("import", str(first), data_dir=data).returncode == 0
+    other = dcmread(first)
+    other.PixelData = bytes(len(other.PixelData))
+    other.save_as(tmp_path / "other.dcm")
+    r = labelstack("import", str(tmp_path / "other.dcm"), data_dir=data)
+    assert r.returncode == 1
+    assert "conflict " in r.stdout and "0 stored, 0 already present, 1 in conflict" in r.stdout
