@@ -389,7 +389,7 @@ def bench_crowd(root: Path, count: int, seconds: float) -> None:
         ("1 annotator alone (baseline)", 1, None, False),
         (f"{count} annotators, a thread each", count, None, False),
         (f"{count} annotators, pool of {pool_size} as run.io_bound", count, pool_size, False),
-        (f"{count}, pool of {pool_size}, a tab's waiting frames merged (not the app)", count, pool_size,
+        (f"{count}, pool of {pool_size}, a tab's waiting frames merged (as the page does)", count, pool_size,
          True),
     ]
     for db in ("sqlite", "postgresql"):
