@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlmodel import Session
 
+from labelstack.annotation.codec import PackedMask
 from labelstack.annotation.editor import Change, MaskEditor
 from labelstack.annotation.errors import AnnotationInputError
 from labelstack.annotation.ops import EditOp
@@ -96,7 +97,7 @@ class EditSession:
         with self.lock:
             if not self.editable or not self.unsaved:
                 return None
-            upto, mask = self.acknowledged, self.editor.mask.copy()
+            upto, mask = self.acknowledged, PackedMask.of(self.editor.mask)
         seconds = journal.active_seconds(session, self.annotation_id, upto)
         result = revisions.save_mask(session, actor=actor, annotation_id=self.annotation_id,
                                      mask=mask, time_spent=seconds)
