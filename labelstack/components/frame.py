@@ -95,3 +95,12 @@ def frame(title: str, *, user: User) -> Iterator[None]:
     with ui.column().classes("w-full max-w-screen-xl mx-auto px-6 py-6 gap-4"):
         ui.label(title).classes("text-h5 font-medium").props("data-testid=page-title")
         yield
+
+
+def refusal(title: str, *, user: User, detail: str, testid: str) -> None:
+    """A page that cannot be shown to this user: the frame, the reason and a way back."""
+    with frame(title, user=user), ui.card().classes("mx-auto mt-12 p-8 items-center") \
+            .props(f"data-testid={testid}"):
+        ui.icon("block", size="48px").classes("text-grey-6")
+        ui.label(detail).classes("text-h6 text-center")
+        ui.button("Back", on_click=lambda: ui.navigate.back()).props("flat no-caps")

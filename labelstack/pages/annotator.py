@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from nicegui import app, run, ui
 
 from labelstack.components.annotator import Annotator
-from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.frame import frame, refusal, signed_in_user
 from labelstack.components.session import SESSION_KEY, browser_user
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
@@ -27,11 +27,7 @@ async def annotator_page(task_id: int) -> None:
     try:
         workspace = await run.io_bound(_workspace, actor, task_id)
     except ServiceError as exc:
-        with frame("Task", user=actor), ui.card().classes("mx-auto mt-12 p-8 items-center") \
-                .props("data-testid=task-refused"):
-            ui.icon("block", size="48px").classes("text-grey-6")
-            ui.label(exc.detail).classes("text-h6 text-center")
-            ui.button("Back", on_click=lambda: ui.navigate.back()).props("flat no-caps")
+        refusal("Task", user=actor, detail=exc.detail, testid="task-refused")
         return
     with frame(workspace.name, user=actor):
         if not workspace.images:

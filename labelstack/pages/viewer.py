@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from labelstack.components.frame import frame, signed_in_user
+from labelstack.components.frame import frame, refusal, signed_in_user
 from labelstack.components.image_viewer import ImageViewer
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
@@ -23,11 +23,7 @@ async def viewer_page(series_uid: str) -> None:
     try:
         row, volume = await run.io_bound(_open, actor, series_uid)
     except ServiceError as exc:
-        with frame("Image", user=actor), ui.card().classes("mx-auto mt-12 p-8 items-center") \
-                .props("data-testid=view-refused"):
-            ui.icon("block", size="48px").classes("text-grey-6")
-            ui.label(exc.detail).classes("text-h6 text-center")
-            ui.button("Back", on_click=lambda: ui.navigate.back()).props("flat no-caps")
+        refusal("Image", user=actor, detail=exc.detail, testid="view-refused")
         return
     with frame(row.title, user=actor):
         viewer = ImageViewer(actor=actor, row=row)
