@@ -33,7 +33,7 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 
 from benchmarks import print_table
-from benchmarks.bench_viewport_latency import OURS, PROBE, RATE_HZ, percentile
+from benchmarks.bench_viewport_latency import OURS, PROBE, RATE_HZ, percentile, serpentine
 from labelstack.services.demo.images import DEMO_CT_SHAPE, DEMO_CT_SPACING
 from tests.e2e.conftest import CHROMIUM_ARGS, DEMO_LOGINS, LiveServer, free_port, login
 from tests.e2e.viewport_app import running
@@ -116,7 +116,8 @@ def measure(page: Page, url: str, count: int, cpu: Callable[[], float]) -> dict:
     hook = f"document.querySelector('{VIEWPORT}').__viewport"
     origin = page.evaluate(f"() => {hook}.imageToClient(-0.5, -0.5)")
     scale = page.evaluate(f"() => {hook}.scale")
-    points = serpentine(count + 1)
+    # points farther apart than the brush is wide, so every move paints a new pixel
+    points = serpentine(count + 1, step=9, row_step=11, margin=24, size=SIZE)
 
     def at(row: float, col: float) -> tuple[float, float]:
         return origin["x"] + (col + 0.5) * scale, origin["y"] + (row + 0.5) * scale
@@ -135,20 +136,6 @@ def measure(page: Page, url: str, count: int, cpu: Callable[[], float]) -> dict:
     page.mouse.up()
     moves = page.evaluate("() => window.__lat.moves.map((m) => m.done === null ? null : m.done - m.t)")
     return {"latencies": moves, "cpu_ms": (cpu1 - cpu0) * 1000}
-
-
-def serpentine(n: int, step: int = 9, row_step: int = 11, margin: int = 24) -> list[tuple[int, int]]:
-    """Points ``step`` px apart (> the brush's diameter), rows ``row_step`` apart."""
-    cols = list(range(margin, SIZE - margin, step))
-    points: list[tuple[int, int]] = []
-    row = margin
-    while len(points) < n:
-        points += [(row, c) for c in cols]
-        cols.reverse()
-        row += row_step
-        if row > SIZE - margin:
-            raise ValueError("path too long for the image")
-    return points[:n]
 
 
 def main() -> None:

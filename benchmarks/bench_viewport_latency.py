@@ -177,15 +177,18 @@ def measure(page: Page, url: str, path: str, target: str, setup: str, kind: str,
             "bytes": traffic["bytes"]}
 
 
-def serpentine(n: int, step: int = 12, row_step: int = 24, margin: int = 40) -> list[tuple[int, int]]:
-    cols = list(range(margin, SIZE - margin, step))
+def serpentine(n: int, step: int = 12, row_step: int = 24, margin: int = 40,
+               size: int = SIZE) -> list[tuple[int, int]]:
+    """`n` points `step` px apart along rows `row_step` apart, back and forth over a slice of
+    `size` x `size`."""
+    cols = list(range(margin, size - margin, step))
     points: list[tuple[int, int]] = []
     row = margin
     while len(points) < n:
         points += [(row, c) for c in cols]
         cols.reverse()
         row += row_step
-        if row > SIZE - margin:
+        if row > size - margin:
             raise ValueError("path too long for the image")
     return points[:n]
 
