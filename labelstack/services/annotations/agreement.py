@@ -66,7 +66,7 @@ def pair_agreement(session: Session, *, actor: User, a: int, b: int) -> PairAgre
     409 when a mask does not fit the image (or the image cannot be read)."""
     first = reads.read_annotation(session, actor=actor, annotation_id=a)
     second = reads.read_annotation(session, actor=actor, annotation_id=b)
-    series_a, series_b = _series_of(session, first), _series_of(session, second)
+    series_a, series_b = reads.image_of(session, first), reads.image_of(session, second)
     if series_a.id != series_b.id:
         raise InvalidInput(f"annotations {a} and {b} are on different images ({series_a.series_uid} "
                            f"and {series_b.series_uid}): agreement compares masks of one image",
@@ -150,10 +150,3 @@ def _require_fit(annotation_id: int, mask: np.ndarray, volume: Volume) -> None:
         raise Conflict(f"annotation {annotation_id}'s mask {mask.shape} does not fit its image "
                        f"{volume.pixels.shape[:3]} (z, y, x)")
 
-
-def _series_of(session: Session, annotation: Annotation) -> Series:
-    assignment = session.get(LabelAssignment, annotation.label_assignment_id)
-    series = session.get(Series, assignment.series_id) if assignment else None
-    if series is None:
-        raise Conflict(f"the image of annotation {annotation.id} is gone")
-    return series

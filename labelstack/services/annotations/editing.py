@@ -22,7 +22,7 @@ from labelstack.annotation.codec import PackedMask
 from labelstack.annotation.editor import Change, MaskEditor
 from labelstack.annotation.errors import AnnotationInputError
 from labelstack.annotation.ops import EditOp
-from labelstack.db.models import Annotation, LabelAssignment, Series, User
+from labelstack.db.models import User
 from labelstack.services.annotations import journal, leases, reads, revisions
 from labelstack.services.errors import Conflict, InvalidInput, ServiceError
 from labelstack.services.images.view import load_volume
@@ -162,7 +162,7 @@ def open_edit(session: Session, *, actor: User, annotation_id: int, holder: str,
     """Open an annotation for `actor`: editable by its author inside their in-progress task
     while this tab holds the lease, read-only for anyone else who may read it."""
     annotation = reads.read_annotation(session, actor=actor, annotation_id=annotation_id)
-    series = _series(session, annotation)
+    series = reads.image_of(session, annotation)
     editable, reason = True, ""
     try:
         revisions.require_saver(session, actor=actor, annotation=annotation)
@@ -204,10 +204,3 @@ def mask_now(session: Session, *, actor: User, annotation_id: int) -> np.ndarray
     annotation = reads.read_annotation(session, actor=actor, annotation_id=annotation_id)
     return journal.current_mask(session, annotation)[0]
 
-
-def _series(session: Session, annotation: Annotation) -> Series:
-    assignment = session.get(LabelAssignment, annotation.label_assignment_id)
-    series = session.get(Series, assignment.series_id) if assignment else None
-    if series is None:
-        raise Conflict(f"the image of annotation {annotation.id} is gone")
-    return series

@@ -156,6 +156,15 @@ def revision_mask(session: Session, *, actor: User, annotation_id: int,
     return decode_mask(revision.mask, shape_from_text(revision.shape))
 
 
+def image_of(session: Session, annotation: Annotation) -> Series:
+    """The series the annotation's label is assigned to; 409 when it was removed."""
+    assignment = session.get(LabelAssignment, annotation.label_assignment_id)
+    series = session.get(Series, assignment.series_id) if assignment else None
+    if series is None:
+        raise Conflict(f"the image of annotation {annotation.id} is gone")
+    return series
+
+
 def expected_shape(session: Session, annotation: Annotation) -> tuple[int, int, int]:
     """(z, y, x) of the image volume the annotation's label is assigned to."""
     assignment = session.get(LabelAssignment, annotation.label_assignment_id)
