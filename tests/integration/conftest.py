@@ -1,14 +1,18 @@
-"""Fixtures of the integration tests: the image services pointed at a private data dir."""
+"""Fixtures of the integration tests: the image services pointed at a private data dir, and a
+real Orthanc for the DICOMweb tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from labelstack.config import Settings
 from labelstack.services.images import runtime as image_runtime
+from tests.orthanc import Orthanc, running_orthanc, unavailable
+from tests.services import missing
 
 
 @pytest.fixture
@@ -19,3 +23,23 @@ def settings(tmp_path: Path, db_url: str) -> Iterator[Settings]:
     image_runtime.configure(value)
     yield value
     image_runtime.configure(None)
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """One real Orthanc for the session (loopback, free port, private storage)."""
+    reason = unavailable()
+    if reason:
+        missing(reason)
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server
+
+
+@pytest.fixture
+def dicomweb_settings(orthanc: Orthanc, settings: Settings) -> Settings:
+    """Settings pointing at an emptied Orthanc; imports go there."""
+    for study in httpx.get(f"{orthanc.url}/studies").json():
+        httpx.delete(f"{orthanc.url}/studies/{study}").raise_for_status()
+    settings.dicomweb_url = orthanc.dicomweb_url
+    image_runtime.configure(settings)
+    return settings

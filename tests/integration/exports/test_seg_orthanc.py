@@ -35,7 +35,6 @@ from tests.integration.exports.seg_helpers import (
     import_image,
     source_datasets,
 )
-from tests.integration.stores.conftest import dicomweb_settings, orthanc  # noqa: F401  (fixtures)
 from tests.orthanc import Orthanc, free_port
 
 pytestmark = pytest.mark.orthanc
@@ -43,7 +42,7 @@ SHAPE = (6, 24, 20)
 
 
 @pytest.fixture
-def pacs_work(session: Session, make_user, tmp_path: Path, dicomweb_settings: Settings):  # noqa: ANN001, ANN201, F811
+def pacs_work(session: Session, make_user, tmp_path: Path, dicomweb_settings: Settings):  # noqa: ANN001, ANN201
     admin, ann, rev = make_user("admin"), make_user("annotator"), make_user("reviewer")
     series = import_image(session, write_ct_series(tmp_path / "ct", shape=SHAPE, orientation=OBLIQUE,
                                                    shuffle=True, patient_id="PACS-SEG"))
@@ -56,8 +55,8 @@ def pacs_work(session: Session, make_user, tmp_path: Path, dicomweb_settings: Se
                 masks=[masks[a.label_assignment_id] for a in drawn])
 
 
-def test_seg_goes_to_orthanc_and_comes_back(session: Session, pacs_work, orthanc: Orthanc,  # noqa: F811
-                                            dicomweb_settings: Settings) -> None:  # noqa: F811
+def test_seg_goes_to_orthanc_and_comes_back(session: Session, pacs_work, orthanc: Orthanc,
+                                            dicomweb_settings: Settings) -> None:
     admin, series = pacs_work["admin"], pacs_work["series"]
     ids = [a.id for a in pacs_work["annotations"]]
     stored = seg.store_seg(session, actor=admin, annotation_ids=ids)
@@ -104,8 +103,8 @@ def test_seg_goes_to_orthanc_and_comes_back(session: Session, pacs_work, orthanc
     assert actions == [AuditAction.seg_store, AuditAction.seg_import]
 
 
-def test_a_pacs_that_goes_down_is_a_clear_refusal(session: Session, pacs_work, orthanc: Orthanc,  # noqa: F811
-                                                 dicomweb_settings: Settings, monkeypatch) -> None:  # noqa: ANN001, F811
+def test_a_pacs_that_goes_down_is_a_clear_refusal(session: Session, pacs_work, orthanc: Orthanc,
+                                                 dicomweb_settings: Settings, monkeypatch) -> None:  # noqa: ANN001
     """The image's headers come from Orthanc; the STOW-RS goes to a port nobody listens on."""
     dead = DicomWebStore(f"http://127.0.0.1:{free_port()}/dicom-web", timeout=5)
     dead.client.set_http_retry_params(retry=False)
