@@ -10,7 +10,7 @@ from nicegui import app, run, ui
 
 from labelstack.components.annotator import Annotator
 from labelstack.components.frame import frame, refusal, signed_in_user
-from labelstack.components.session import SESSION_KEY, browser_user
+from labelstack.components.session import browser_user
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.imaging.mpr import Plane
@@ -48,7 +48,7 @@ def render_for_browser(series_uid: str, plane: Plane = Plane.axial,
                        wl: float | None = None, ww: float | None = Query(default=None, gt=0),
                        invert: int = Query(default=0, ge=0, le=1)) -> Response:
     """A JPEG slice for the signed-in browser, with the same view rule as the API."""
-    user = browser_user() if app.storage.user.get(SESSION_KEY) is not None else None
+    user = browser_user()
     if user is None:
         return Response("sign in first", status_code=NotAuthenticated.status_code)
     try:
