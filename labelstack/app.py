@@ -60,6 +60,9 @@ def run(settings: Settings, *, host: str, port: int) -> None:
                       "description": "Medical-image annotation: images, labels, tasks, "
                                      "annotations and reviews."},
         uvicorn_logging_level="warning",
+        # Forwarded headers are trusted only from LABELSTACK_TRUSTED_PROXIES (api/forwarded.py);
+        # uvicorn's own handling would believe them from any loopback peer.
+        proxy_headers=False,
     )
 
 

@@ -31,9 +31,19 @@ def _prepared(data_dir: Path | None) -> Settings:
     """Settings checked, database reachable and migrated; exits with one message otherwise."""
     from labelstack.app import prepare
 
+    settings = _settings(data_dir)
+    try:
+        prepare(settings)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    return settings
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    """Settings checked and the data dir writable, nothing else touched."""
     try:
         settings = load_settings(data_dir=data_dir)
-        prepare(settings)
+        settings.prepare_data_dir()
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     except ValidationError as exc:
@@ -284,3 +294,57 @@ def seg_import(
         typer.echo(f"segment {s.number} {s.segment_label!r} → {s.label}{new}: annotation "
                    f"{s.annotation_id}, {s.voxels} voxels")
     typer.echo(f"{len(report.segments)} segment(s) imported on series {report.series_uid}")
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new or empty directory for the backup.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Copy a running instance into DEST: the database first (SQLite: the online backup API;
+    PostgreSQL: runs pg_dump, which must be on PATH), then the local store's files it indexes,
+    secret.key and manifest.json. Caches and browser sessions are left out."""
+    from labelstack.services import backup as backups
+    from labelstack.services.errors import ServiceError
+
+    settings = _settings(data_dir)
+    try:
+        manifest = backups.backup(settings, dest)
+    except ServiceError as exc:
+        raise _fail(exc.detail) from None
+    for key in manifest.missing_files:
+        typer.secho(f"missing   {key}: deleted from the store during the backup",
+                    fg=typer.colors.YELLOW)
+    remote = f", {manifest.remote_instances} on the DICOMweb server (not copied)" \
+        if manifest.remote_instances else ""
+    typer.echo(f"backed up {manifest.database} at revision {manifest.alembic_revision}: "
+               f"{manifest.counts.get('annotation_revisions', 0)} annotation revision(s), "
+               f"{manifest.store_files} image file(s) ({manifest.store_bytes >> 20} MB){remote} "
+               f"→ {dest}")
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A directory made by `labelstack backup`.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Restore a backup into an EMPTY data dir (PostgreSQL: an empty database, with
+    pg_restore on PATH), check it, then migrate it to this version's schema."""
+    from labelstack.services import backup as backups
+    from labelstack.services.errors import ServiceError
+
+    settings = _settings(data_dir)
+    try:
+        restored = backups.restore(settings, source)
+    except ServiceError as exc:
+        raise _fail(exc.detail) from None
+    _prepared(data_dir)
+    if restored.integrity != "ok":
+        raise _fail(f"the restored database fails its integrity check: {restored.integrity}")
+    if restored.missing_files:
+        raise _fail(f"{len(restored.missing_files)} indexed image file(s) are missing, e.g. "
+                    f"{restored.missing_files[0]}")
+    counts = restored.manifest.counts
+    typer.echo(f"restored {counts.get('users', 0)} user(s), {counts.get('series', 0)} series, "
+               f"{counts.get('annotation_revisions', 0)} annotation revision(s) "
+               f"into {settings.data_dir}")

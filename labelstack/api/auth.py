@@ -24,7 +24,7 @@ class Token(BaseModel):
 @router.post("/token", response_model=Token)
 async def token(request: Request, session: SessionDep,
                 form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    source = request.client.host if request.client else ""
+    source = request.client.host if request.client else ""  # a trusted proxy's client: forwarded.py
     user = await auth.login(session, form.username, form.password, source=source)
     return Token(access_token=await asyncio.to_thread(auth.issue_token, session, user))
 

@@ -71,5 +71,6 @@ def safe_target(target: str) -> str:
 
 
 def _client_address() -> str:
+    """The page request's client: behind a trusted proxy, the one it names (api/forwarded.py)."""
     request = ui.context.client.request
     return request.client.host if request is not None and request.client else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,44 @@ def test_import_reports_a_conflicting_file_with_its_reason(tmp_path: Path) -> No
     r = labelstack("import", str(tmp_path / "other.dcm"), data_dir=data)
     assert r.returncode == 1
     assert "conflict " in r.stdout and "0 stored, 0 already present, 1 in conflict" in r.stdout
+
+
+def test_a_bad_trusted_proxies_setting_fails_at_start_with_one_message(tmp_path: Path) -> None:
+    r = labelstack("db", "upgrade", data_dir=tmp_path,
+                   env={"LABELSTACK_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"})
+    assert r.returncode == 2
+    assert "trusted_proxies" in r.stderr and "'proxy.local' is not an IP address" in r.stderr
+
+
+def test_backup_then_restore_into_an_empty_data_dir(tmp_path: Path, db_env: dict[str, str]) -> None:
+    from labelstack.imaging.phantom import write_ct_series
+
+    data = tmp_path / "data"
+    files = write_ct_series(tmp_path / "ct", shape=(3, 8, 8), patient_id="CLI")
+    assert labelstack("users", "create", "ada@example.org", "--password", "long-enough-1",
+                      "--role", "admin", data_dir=data, env=db_env).returncode == 0
+    assert labelstack("import", *map(str, files), data_dir=data, env=db_env).returncode == 0
+    (data / "secret.key").write_text("signs-the-browser-sessions")  # as `serve` makes it
+    r = labelstack("backup", str(tmp_path / "backup"), data_dir=data, env=db_env)
+    assert r.returncode == 0, r.stderr
+    assert "3 image file(s)" in r.stdout
+    with postgres_database() if db_env else nullcontext(None) as url:
+        restored_env = {"LABELSTACK_DATABASE_URL": url} if url else {}
+        r = labelstack("restore", str(tmp_path / "backup"), data_dir=tmp_path / "restored",
+                       env=restored_env)
+        assert r.returncode == 0, r.stderr
+        assert "restored 1 user(s), 1 series" in r.stdout
+        listed = labelstack("users", "list", data_dir=tmp_path / "restored", env=restored_env)
+        assert "ada@example.org" in listed.stdout
+    assert (tmp_path / "restored" / "secret.key").read_text() == (data / "secret.key").read_text()
+    assert len(list((tmp_path / "restored" / "dicom").rglob("*.dcm"))) == 3
+
+
+def test_restore_refuses_a_data_dir_that_is_not_empty(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert labelstack("db", "upgrade", data_dir=data).returncode == 0
+    assert labelstack("backup", str(tmp_path / "backup"), data_dir=data).returncode == 0
+    r = labelstack("restore", str(tmp_path / "backup"), data_dir=data)
+    assert r.returncode == 2
+    assert f"error: the data dir {data.resolve()} is not empty: give a new or empty directory" \
+        in r.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,34 +24,101 @@ TOKEN_LIFETIME = timedelta(days=7)
 
 
 @dataclass(slots=True)
+class _Key:
+    count: int = 0  # failed attempts, and attempts still in flight, within the window
+    last: float = 0.0  # when the latest attempt was let begin (may lie in the future)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A reserved login attempt: wait `before` seconds, check the password, and on a wrong one
+    wait `after_failure` more before answering."""
+
+    account: str
+    address: str
+    before: float
+    after_failure: float
+
+
+@dataclass(slots=True)
 class LoginThrottle:
-    """Slows repeated failures per key (the e-mail, and the caller's address): each failure
-    doubles the wait, up to `max_delay`. Bounded, so random e-mails cannot fill memory."""
+    """Spaces out login attempts per key, the e-mail and the caller's address: after `n`
+    failures the next attempt may begin `base_delay * 2**(n-1)` (at most `max_delay`) seconds
+    after the previous one.
+
+    Attempts are counted atomically: `reserve` counts an attempt as failed before its password
+    is checked and schedules it after the ones in flight, so parallel guesses queue behind each
+    other instead of all starting at once; a success takes its count back.
+
+    A caller whose address has no recent failures (nor attempts in flight) has its password
+    checked at once, so the account's failures from elsewhere never slow its owner; only a
+    wrong password then waits for the account's slot (at most `max_delay`) before the answer.
+    Guesses from addresses that have been failing wait for both keys, so one account is guessed
+    at most once per `max_delay` from all failing addresses together, plus once per fresh
+    address: a fair price for not letting anyone lock a user out by failing on their e-mail.
+    A success does not clear its address's failures (logging in to one's own account must not
+    reset guessing at others). Bounded, so random
+    e-mails cannot fill memory. `clock` and `sleep` are injectable so tests need no waiting.
+    """
 
     base_delay: float = 0.25
     max_delay: float = 8.0
     window: float = 900.0
     max_keys: int = 10_000
-    _failures: OrderedDict[str, tuple[int, float]] = field(default_factory=OrderedDict)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _keys: OrderedDict[str, _Key] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def delay_for(self, *keys: str) -> float:
-        return max((self._delay(key) for key in keys), default=0.0)
+    def delay(self, failures: int) -> float:
+        return min(self.base_delay * 2 ** (failures - 1), self.max_delay) if failures else 0.0
 
-    def _delay(self, key: str) -> float:
-        count, last = self._failures.get(key, (0, 0.0))
-        if not count or time.monotonic() - last > self.window:
-            return 0.0
-        return min(self.base_delay * 2 ** (count - 1), self.max_delay)
+    def reserve(self, account: str, address: str = "") -> Attempt:
+        """Count an attempt on `account` from `address` ("" if unknown: treated as failing)."""
+        with self._lock:
+            now = self.clock()
+            acct = self._entry(account, now)
+            addr = self._entry(address, now) if address else None
+            account_slot = self._slot(acct, now)
+            if addr is not None and addr.count == 0:
+                attempt = Attempt(account, address, 0.0, min(account_slot - now, self.max_delay))
+                addr.last, acct.last = now, account_slot
+            else:
+                start = max(account_slot, self._slot(addr, now) if addr else now)
+                attempt = Attempt(account, address, start - now, 0.0)
+                for entry in (acct, addr):
+                    if entry is not None:
+                        entry.last = start
+            for entry in (acct, addr):
+                if entry is not None:
+                    entry.count += 1
+            while len(self._keys) > self.max_keys:
+                self._keys.popitem(last=False)
+            return attempt
 
-    def failed(self, *keys: str) -> None:
-        for key in keys:
-            count, _ = self._failures.pop(key, (0, 0.0))
-            self._failures[key] = (count + 1, time.monotonic())
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: the account starts afresh, the address loses this attempt."""
+        with self._lock:
+            self._keys.pop(attempt.account, None)
+            addr = self._keys.get(attempt.address)
+            if addr is not None and addr.count:
+                addr.count -= 1
 
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+    def failures(self, key: str) -> int:
+        """Failed and in-flight attempts counted for `key` now."""
+        with self._lock:
+            entry = self._keys.get(key)
+            return entry.count if entry and self.clock() - entry.last <= self.window else 0
+
+    def _entry(self, key: str, now: float) -> _Key:
+        entry = self._keys.pop(key, None)
+        if entry is None or now - entry.last > self.window:
+            entry = _Key(last=now)
+        self._keys[key] = entry
+        return entry
+
+    def _slot(self, entry: _Key, now: float) -> float:
+        return max(now, entry.last + self.delay(entry.count))
 
 
 throttle = LoginThrottle()
@@ -65,18 +134,18 @@ def authenticate(session: Session, email: str, password: str) -> User:
 
 
 async def login(session: Session, email: str, password: str, *, source: str = "") -> User:
-    """Authenticate off the event loop (argon2 costs tens of ms), waiting longer after each
-    recent failure for this e-mail or this caller (`source`, e.g. the client address)."""
-    keys = [email.strip().lower()] + ([f"from:{source}"] if source else [])
-    delay = throttle.delay_for(*keys)
-    if delay:
-        await asyncio.sleep(delay)
+    """Authenticate off the event loop (argon2 costs tens of ms), paced by `throttle` for this
+    e-mail and this caller (`source`: the client address, see `addresses.client_address`)."""
+    attempt = throttle.reserve(email.strip().lower(), f"from:{source}" if source else "")
+    if attempt.before:
+        await throttle.sleep(attempt.before)
     try:
         user = await asyncio.to_thread(authenticate, session, email, password)
     except NotAuthenticated:
-        throttle.failed(*keys)
+        if attempt.after_failure:
+            await throttle.sleep(attempt.after_failure)
         raise
-    throttle.succeeded(keys[0])
+    throttle.succeeded(attempt)
     return user
 
 
