@@ -1,4 +1,6 @@
-"""Who is logged in to this browser: the user id lives in NiceGUI's signed user storage."""
+"""Who is logged in to this browser: the user id lives in NiceGUI's signed user storage,
+with the user's session generation at sign-in; a password change or deactivation bumps the
+generation (services/accounts/users.py), which ends every browser session signed in before."""
 
 from __future__ import annotations
 
@@ -12,11 +14,14 @@ from labelstack.services.errors import Forbidden, NotAuthenticated
 from labelstack.services.security import has_role
 
 SESSION_KEY = "user_id"
-SESSION_ENDED = "Your session has ended (signed out or deactivated): sign in again"
+GENERATION_KEY = "session_generation"
+SESSION_ENDED = ("Your session has ended (signed out, deactivated or password changed): "
+                 "sign in again")
 
 
 def login_browser(user: User) -> None:
     app.storage.user[SESSION_KEY] = user.id
+    app.storage.user[GENERATION_KEY] = user.session_generation
 
 
 def logout_browser() -> None:
@@ -29,7 +34,7 @@ def browser_user() -> User | None:
     user_id = app.storage.user.get(SESSION_KEY)
     if user_id is None:
         return None
-    user = _active_user(user_id)
+    user = _active_user(user_id, _generation())
     if user is None:
         app.storage.user.clear()
     return user
@@ -48,7 +53,7 @@ async def current_actor(*roles: Role) -> User:
     user_id = app.storage.user.get(SESSION_KEY)
     if user_id is None:
         raise NotAuthenticated(SESSION_ENDED)
-    user = await run.io_bound(_active_user, user_id)
+    user = await run.io_bound(_active_user, user_id, _generation())
     if user is None:
         if app.storage.user.get(SESSION_KEY) == user_id:
             app.storage.user.clear()  # deactivated: every tab of this browser is signed out
@@ -63,7 +68,7 @@ async def current_actor(*roles: Role) -> User:
 def watch_session(*, every: float = 5.0, reload_every: int = 6) -> ui.timer:
     """Sends this tab to /login once the browser's session has ended: at once when another
     tab logged out (`every` seconds, no database), within `reload_every` ticks when the
-    user was deactivated elsewhere."""
+    user was deactivated or their password changed elsewhere."""
     ticks = 0
 
     async def check() -> None:
@@ -71,7 +76,7 @@ def watch_session(*, every: float = 5.0, reload_every: int = 6) -> ui.timer:
         ticks += 1
         user_id = app.storage.user.get(SESSION_KEY)
         if (user_id is not None and ticks % reload_every == 0
-                and await run.io_bound(_active_user, user_id) is None):
+                and await run.io_bound(_active_user, user_id, _generation()) is None):
             user_id = None
         if user_id is None:
             timer.cancel()
@@ -85,6 +90,12 @@ def home_path(user: User) -> str:
     return "/tasks" if has_role(user, "admin") else "/my-tasks"
 
 
-def _active_user(user_id: int) -> User | None:
+def _generation() -> int:
+    """The generation this browser signed in with (0 for sessions older than generations)."""
+    return int(app.storage.user.get(GENERATION_KEY, 0))
+
+
+def _active_user(user_id: int, generation: int) -> User | None:
     with session_scope() as session:
-        return users.active_user(session, user_id)
+        user = users.active_user(session, user_id)
+    return user if user is not None and user.session_generation == generation else None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import email_validator
 from pydantic import BaseModel, EmailStr, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from labelstack.db.enums import AuditAction, Role
 from labelstack.db.models import User
@@ -16,6 +17,12 @@ from labelstack.services.races import flush_or_conflict
 from labelstack.services.security import hash_password, normalise_roles, require_role
 
 MIN_PASSWORD_LENGTH = 8
+INTRANET_DOMAINS = ("local",)
+"""Allowed after the @ although email-validator calls them special-use: hospitals'
+directories use them (radiology.local). Removing a name from its list is its documented
+way to allow one; the syntax checks stay."""
+email_validator.SPECIAL_USE_DOMAIN_NAMES[:] = [
+    d for d in email_validator.SPECIAL_USE_DOMAIN_NAMES if d not in INTRANET_DOMAINS]
 
 
 class UserCreate(BaseModel):
@@ -61,24 +68,30 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserUpdate
     if data.name is not None and data.name != user.name:
         changes["name"] = {"before": user.name, "after": data.name}
         user.name = data.name
+    roles = normalise_roles(data.roles) if data.roles is not None else user.roles
+    active = data.is_active if data.is_active is not None else user.is_active
+    demoted = _demotes_an_admin(user, roles=roles, active=active)
+    if demoted:
+        _lock_active_admins(session)
     if data.password is not None:
         user.password_hash = hash_password(data.password)
         changes["password"] = "changed"
         auth.revoke_all_tokens(session, actor=actor, user=user, reason="password changed")
-    if data.roles is not None and normalise_roles(data.roles) != user.roles:
-        roles = normalise_roles(data.roles)
-        _keep_an_admin(session, user, roles=roles, active=user.is_active)
+    if roles != user.roles:
         changes["roles"] = {"before": user.roles, "after": roles}
         user.roles = roles
-    if data.is_active is not None and data.is_active != user.is_active:
-        _keep_an_admin(session, user, roles=user.roles, active=data.is_active)
-        changes["is_active"] = {"before": user.is_active, "after": data.is_active}
-        user.is_active = data.is_active
-        if not data.is_active:
+    if active != user.is_active:
+        changes["is_active"] = {"before": user.is_active, "after": active}
+        user.is_active = active
+        if not active:
             auth.revoke_all_tokens(session, actor=actor, user=user, reason="deactivated")
     if not changes:
         return user
+    if "password" in changes or "is_active" in changes and not active:
+        user.session_generation += 1  # and so do its browser sessions (components/session.py)
     session.add(user)
+    if demoted:
+        _keep_an_admin(session)
     audit.record(session, actor=actor, action=AuditAction.user_update, entity_type="user",
                  entity_id=user.id, details=changes)
     session.commit()
@@ -114,12 +127,28 @@ def all_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.email)).all())
 
 
-def _keep_an_admin(session: Session, user: User, *, roles: str, active: bool) -> None:
-    """Refuse a change that would leave no active admin to run the team."""
-    if Role.admin.value in user.role_set and user.is_active and (
-        Role.admin.value not in roles.split(",") or not active
-    ):
-        admins = [u for u in session.exec(select(User).where(User.is_active)).all()
-                  if Role.admin.value in u.role_set]
-        if len(admins) <= 1:
-            raise Conflict("this is the last active admin; make another admin first")
+def _demotes_an_admin(user: User, *, roles: str, active: bool) -> bool:
+    return (Role.admin.value in user.role_set and user.is_active
+            and (Role.admin.value not in roles.split(",") or not active))
+
+
+def _lock_active_admins(session: Session) -> list[User]:
+    """The active admins, their rows locked until commit on PostgreSQL (in id order, so two
+    demotions queue instead of deadlocking). SQLite has no row locks: there the write that
+    follows takes the database's write lock before `_keep_an_admin` counts."""
+    found = session.exec(select(User).where(col(User.is_active),
+                                            col(User.roles).contains(Role.admin.value))
+                         .order_by(col(User.id)).with_for_update()
+                         .execution_options(populate_existing=True)).all()
+    return [u for u in found if Role.admin.value in u.role_set]
+
+
+def _keep_an_admin(session: Session) -> None:
+    """Refuse (roll back) a change that left no active admin to run the team.
+
+    Counted after the change is written, under the locks: of two admins demoting each other
+    at once, one waits for the other's commit, sees it, and is refused."""
+    session.flush()
+    if not _lock_active_admins(session):
+        session.rollback()
+        raise Conflict("this is the last active admin; make another admin first")

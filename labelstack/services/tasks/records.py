@@ -17,7 +17,13 @@ from labelstack.db.enums import AuditAction, Role, TaskStatus, TaskType
 from labelstack.db.models import Task, TaskItem, User
 from labelstack.db.types import utcnow
 from labelstack.services import audit
-from labelstack.services.errors import Conflict, Forbidden, InvalidInput, get_or_not_found
+from labelstack.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    get_or_not_found,
+)
 from labelstack.services.security import has_role
 from labelstack.services.tasks import rules
 
@@ -29,10 +35,12 @@ def get_task(session: Session, task_id: int) -> Task:
 
 
 def require_task_actor(session: Session, *, task: Task, actor: User) -> None:
-    """Only the assignee or an admin may work on (or look into) a task's content.
+    """Only the assignee or an admin may work on (or look into) a task's content; someone
+    who may not even read it hears "not found" (see `require_task_reader`).
 
     Shared with the annotation and review services (`session` is part of that signature).
     """
+    require_task_reader(session, task=task, actor=actor)
     if not has_role(actor, Role.admin) and task.assignee_id != actor.id:
         raise Forbidden("this is not your task")
 
@@ -44,10 +52,16 @@ def works_on(task: Task, actor: User) -> bool:
 
 
 def require_task_reader(session: Session, *, task: Task, actor: User) -> None:
-    """Like `require_task_actor`, plus unassigned tasks the actor could take (to choose one)."""
-    if task.status == S.unassigned and task.type in active_task_types_for(actor):
-        return
-    require_task_actor(session, task=task, actor=actor)
+    """Admins, the assignee, and whoever could take the unassigned task (to choose one) may
+    read it. Anyone else gets the very 404 of a task that does not exist, so task ids
+    cannot be probed (as `images.access` does for series)."""
+    if not may_read(task, actor):
+        raise NotFound(f"task {task.id} not found")
+
+
+def may_read(task: Task, actor: User) -> bool:
+    return (has_role(actor, Role.admin) or task.assignee_id == actor.id
+            or (task.status == S.unassigned and task.type in active_task_types_for(actor)))
 
 
 def active_task_types_for(user: User) -> set[TaskType]:

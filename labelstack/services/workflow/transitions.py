@@ -92,6 +92,7 @@ def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatu
                 details["assignee_id"] = {"before": task.assignee_id, "after": None}
                 task.assignee_id = None
             task.status = status
+            items.mark_active(session, task)
             records.record(session, task, actor=actor, action=AuditAction.task_status,
                            details=details)
             session.commit()
@@ -102,8 +103,12 @@ def set_status(session: Session, *, actor: User, task_id: int, status: TaskStatu
 
 
 def take_task(session: Session, *, actor: User, task_id: int) -> Task:
-    """An annotator or reviewer takes an unassigned task of their kind for themselves."""
+    """An annotator or reviewer takes an unassigned task of their kind for themselves.
+
+    Whoever may not see the task (someone else's, or not of their kind) hears "not found",
+    as for a task that does not exist: the refusal must not tell its status."""
     task = records.get_task(session, task_id)
+    records.require_task_reader(session, task=task, actor=actor)
     expected = task.row_version
     rules.check_take(task.status, task_type=task.type, roles=actor.role_set,
                      assignee=task.assignee_id, actor=actor.id or 0)
