@@ -29,7 +29,7 @@ import numpy as np
 
 from labelstack.imaging.volume import Volume
 
-_FORMAT = 1  # bump when the on-disk layout or the decoding semantics change
+_FORMAT = 2  # bump when the on-disk layout or the decoding semantics change
 
 
 class VolumeCache:

@@ -1,4 +1,4 @@
-"""One displayed frame: slice → window (LUT-free, one OpenCV pass) → label overlays → encode."""
+"""One displayed frame: slice → display pipeline (``imaging.display``) → label overlays → encode."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from labelstack.imaging.display import FrameSpec, Voi, default_voi, display_frame, window
 from labelstack.imaging.errors import ImagingError
-from labelstack.imaging.mpr import Plane, extract_slice
+from labelstack.imaging.mpr import Plane, as_plane, extract_slice
 from labelstack.imaging.volume import Volume
-from labelstack.imaging.window import apply_window, default_window
+from labelstack.imaging.window import default_window
 
 Overlay = tuple[np.ndarray, tuple[int, int, int]]
 FORMATS = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp"}
@@ -26,13 +27,14 @@ def render_slice(
     center: float | None = None,
     width: float | None = None,
     invert: bool = False,
+    table: int | None = None,
     overlays: Sequence[Overlay] = (),
     opacity: float = 0.4,
     fmt: str = "png",
     quality: int = 90,
 ) -> bytes:
     """Encoded image of one slice at its native pixel grid (the browser scales it)."""
-    image = window_slice(volume, plane, index, center=center, width=width, invert=invert)
+    image = window_slice(volume, plane, index, center=center, width=width, invert=invert, table=table)
     if overlays:
         image = blend_overlays(image, overlays, opacity)
     return encode(image, fmt, quality)
@@ -57,21 +59,48 @@ def window_slice(
     center: float | None = None,
     width: float | None = None,
     invert: bool = False,
+    table: int | None = None,
 ) -> np.ndarray:
     """uint8 grey (rows, cols) for monochrome, BGR (rows, cols, 3) for colour.
 
-    MONOCHROME1 volumes are inverted here, so ``invert`` always means "flip what the
-    radiologist would normally see". Colour images ignore the window.
+    With neither ``center`` nor ``width`` each slice shows as its file says (its first VOI
+    LUT table, else its first window, else ``default_window``); ``table`` picks another of the
+    file's VOI LUT tables; a window given (either half completes from ``default_window``) is
+    applied with the file's VOI LUT Function. MONOCHROME1 and Presentation LUT Shape INVERSE
+    are flipped here, so ``invert`` always means "flip what the radiologist would normally
+    see". Colour images ignore the window.
     """
     data = extract_slice(volume, plane, index)
     if volume.photometric == "RGB":
         bgr = cv2.cvtColor(np.ascontiguousarray(data), cv2.COLOR_RGB2BGR)
         return cv2.bitwise_not(bgr) if invert else bgr
-    if center is None or width is None:
-        default_center, default_width = default_window(volume)
-        center = default_center if center is None else center
-        width = default_width if width is None else width
-    return apply_window(data, center, width, invert=invert != (volume.photometric == "MONOCHROME1"))
+    spec = volume.display
+    if spec is None:
+        inverse = volume.photometric == "MONOCHROME1"
+        frame = None
+        own = None
+    else:
+        inverse = spec["inverse"]
+        axial = as_plane(plane) == Plane.axial
+        own = spec["frames"][spec["slices"][index if axial else len(spec["slices"]) // 2]]
+        frame = own if axial or len(spec["frames"]) == 1 else None  # across frames: per pixel
+    return display_frame(data, frame, _voi(volume, own, center, width, table), inverse != invert)
+
+
+def _voi(volume: Volume, own: FrameSpec | None, center: float | None, width: float | None,
+         table: int | None) -> Voi:
+    """The VOI transform to show: the window asked for, else the table asked for, else the
+    frame's own, else the default window (LINEAR)."""
+    if center is None and width is None:
+        if own is not None and table is not None and 0 <= table < len(own["tables"]):
+            return own["tables"][table]
+        voi = default_voi(own) if own is not None else None
+        if voi is not None:
+            return voi
+    default_center, default_width = default_window(volume)
+    function = own["windows"][0]["function"] if own is not None and own["windows"] else "LINEAR"
+    return window(default_center if center is None else center,
+                  default_width if width is None else width, function)
 
 
 def blend_overlays(image: np.ndarray, overlays: Sequence[Overlay], opacity: float = 0.4) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 import pydicom
 
 from labelstack.imaging.decode import decode_frames
+from labelstack.imaging.display import DisplaySpec, FrameSpec, display_spec, frame_spec
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.frames import FrameInfo, Vec3, assume_axial, frame_infos, slice_normal
 
@@ -30,6 +31,9 @@ class Volume:
     """Pixels ``(z, y, x)`` float32 modality values, or ``(z, y, x, 3)`` uint8 RGB, with geometry.
 
     ``photometric`` is MONOCHROME1 (values as stored; display inverts), MONOCHROME2 or RGB.
+    ``display`` (monochrome) is each slice's display pipeline (``imaging.display``): kept beside
+    the float values rather than keeping stored values, so that tools, exports and MPR keep
+    working in modality units; None for volumes made without one (windowed by ``default_window``).
     """
 
     pixels: np.ndarray
@@ -43,6 +47,7 @@ class Volume:
     kind: str  # "volume" | "image" | "cine"
     warnings: list[str] = field(default_factory=list)
     frame_time_ms: float | None = None
+    display: DisplaySpec | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -185,7 +190,23 @@ def _build(
         kind=kind,
         warnings=warnings,
         frame_time_ms=frame_time,
+        display=None if head.colour else _display(group, datasets),
     )
+
+
+def _display(group: list[FrameInfo], datasets: Sequence[pydicom.Dataset]) -> DisplaySpec:
+    """The display pipeline of each slice; classic instances are read once, whatever their
+    frame count (only enhanced multi-frame varies per frame)."""
+    specs: dict[tuple[int, int], FrameSpec] = {}
+    frames = []
+    for info in group:
+        ds = datasets[info.source]
+        key = (info.source, info.frame if "PerFrameFunctionalGroupsSequence" in ds else 0)
+        if key not in specs:
+            specs[key] = frame_spec(ds, key[1])
+        frames.append(specs[key])
+    first = datasets[group[0].source]
+    return display_spec(frames, group[0].photometric, str(first.get("PresentationLUTShape") or ""))
 
 
 def _slice_spacing(group: list[FrameInfo], warnings: list[str]) -> float:

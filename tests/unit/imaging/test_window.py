@@ -12,7 +12,11 @@ RAMP = np.linspace(-1500, 2500, 64 * 64, dtype=np.float32).reshape(64, 64)
 
 
 def reference_window(values: np.ndarray, center: float, width: float) -> np.ndarray:
-    return np.clip(np.rint((values.astype(np.float64) - (center - width / 2)) * 255 / width), 0, 255)
+    """PS3.3 C.11.2.1.2.1 (LINEAR) with ymin = 0, ymax = 255, rounded half up."""
+    x, c, w = values.astype(np.float64), center - 0.5, max(width, 1) - 1
+    if w == 0:
+        return np.where(x <= c, 0, 255)
+    return np.clip(np.floor(((x - c) / w + 0.5) * 255 + 0.5), 0, 255)
 
 
 DEFAULTS = [
@@ -49,12 +53,13 @@ def test_ct_preset_shows_its_hu_range(name: str, shown: tuple[int, int]) -> None
     grey in between (each within one grey step, width / 255 HU, of the documented bound)."""
     hu = np.arange(-2000, 3001, dtype=np.float32)
     volume = make_volume(hu.reshape(1, 1, -1), modality="CT")
-    center, width = window_presets(volume)[name]
+    preset = window_presets(volume)[name]
+    center, width = preset.center, preset.width
     grey = window_slice(volume, "axial", 0, center=center, width=width).ravel()
     last_black, first_white = hu[grey == 0].max(), hu[grey == 255].min()
     step = (shown[1] - shown[0]) / 255
     assert last_black == pytest.approx(shown[0], abs=step)
-    assert first_white == pytest.approx(shown[1], abs=step)
+    assert first_white == pytest.approx(shown[1] - 1, abs=step)  # LINEAR: white from c + w/2 - 1
     assert (np.diff(grey.astype(int)) >= 0).all()
 
 
@@ -74,7 +79,7 @@ def test_every_modality_offers_auto(modality: str) -> None:
 def test_apply_window_matches_the_formula(center: float, width: float) -> None:
     out = apply_window(RAMP, center, width)
     assert out.dtype == np.uint8 and out.shape == RAMP.shape
-    assert np.abs(out.astype(int) - reference_window(RAMP, center, width)).max() <= 1
+    np.testing.assert_array_equal(out, reference_window(RAMP, center, width))
     assert (np.diff(out.ravel().astype(int)) >= 0).all()  # monotonic on a ramp
 
 
