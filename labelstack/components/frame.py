@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from nicegui import ui
 
-from labelstack.components.session import browser_user, logout_browser, watch_session
+from labelstack.components.session import (
+    browser_user,
+    home_path,
+    logout_browser,
+    watch_session,
+)
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.services.security import has_role
@@ -72,9 +77,7 @@ def frame(title: str, *, user: User) -> Iterator[None]:
     ui.colors(primary=ACCENT)
     ui.query("body").classes("bg-grey-1")
     with ui.header(elevated=True).classes("items-center px-6 py-2 gap-6 bg-white text-grey-9"):
-        with ui.link(target="/").classes("no-underline text-grey-9 flex items-center gap-2"):
-            ui.icon("layers", size="28px", color="primary")
-            ui.label("LabelStack").classes("text-h6 font-semibold tracking-tight")
+        _brand()
         with ui.row().classes("gap-1").props("data-testid=nav"):
             for item in nav_for(user):
                 ui.button(item.label, icon=item.icon,
@@ -95,6 +98,36 @@ def frame(title: str, *, user: User) -> Iterator[None]:
     with ui.column().classes("w-full max-w-screen-xl mx-auto px-6 py-6 gap-4"):
         ui.label(title).classes("text-h5 font-medium").props("data-testid=page-title")
         yield
+
+
+def not_found(*, user: User | None, what: str = "page") -> None:
+    """The one "not found" page: the frame (or just the header when signed out), the reason and
+    a way back to the user's own start page. Also what a task or image that is not the
+    user's to see shows, so ids reveal nothing."""
+    home = home_path(user) if user is not None else "/login"
+    if user is None:
+        ui.page_title("Not found · LabelStack")
+        ui.colors(primary=ACCENT)
+        ui.query("body").classes("bg-grey-1")
+        with ui.header(elevated=True).classes("items-center px-6 py-2 bg-white text-grey-9"):
+            _brand()
+    with (frame("Not found", user=user) if user is not None else nullcontext()), \
+            ui.card().classes("mx-auto mt-12 p-8 items-center gap-3") \
+            .props("data-testid=not-found"):
+        ui.icon("travel_explore", size="48px").classes("text-grey-6")
+        ui.label(f"This {what} does not exist, or it is not yours to see.") \
+            .classes("text-h6 text-center")
+        ui.label("Check the address, or go back to where your work is.") \
+            .classes("text-grey-7")
+        ui.button("Go to the start page", icon="home",
+                  on_click=lambda: ui.navigate.to(home)).props(
+            "unelevated no-caps data-testid=not-found-home")
+
+
+def _brand() -> None:
+    with ui.link(target="/").classes("no-underline text-grey-9 flex items-center gap-2"):
+        ui.icon("layers", size="28px", color="primary")
+        ui.label("LabelStack").classes("text-h6 font-semibold tracking-tight")
 
 
 def refusal(title: str, *, user: User, detail: str, testid: str) -> None:

@@ -9,9 +9,11 @@ from datetime import date
 from nicegui import events, ui
 
 from labelstack.components.calls import try_call
+from labelstack.components.series_picker import patient_text
 from labelstack.components.workflow import (
     Done,
     TableView,
+    date_input,
     empty_state,
     keep_row_count,
     loading,
@@ -37,18 +39,18 @@ COLUMNS = [
 ]
 THUMBNAIL_CELL = """
     <q-td :props="props" style="width: 72px">
-      <img :src="props.value" data-testid="images-thumbnail"
-           style="width: 64px; height: 64px; object-fit: contain; background: #000;
+      <img :src="props.value" data-testid="images-thumbnail" class="cursor-pointer"
+           style="width: 64px; min-width: 64px; height: 64px; object-fit: contain; background: #000;
                   border-radius: 4px" />
     </q-td>"""
 ACTIONS_CELL = """
     <q-td :props="props">
       <q-btn flat dense icon="visibility" color="grey-8" :href="'/view/' + props.row.series_uid"
-             :data-testid="'images-view-' + props.row.series_uid">
+             :data-testid="'images-view-' + props.row.series_uid" @click.stop>
         <q-tooltip>View</q-tooltip></q-btn>
       <q-btn flat dense icon="sell" color="grey-8"
              :data-testid="'images-tags-' + props.row.series_uid"
-             @click="$parent.$emit('tags', props.row.series_uid)">
+             @click.stop="$parent.$emit('tags', props.row.series_uid)">
         <q-tooltip>DICOM tags</q-tooltip></q-btn>
     </q-td>"""
 SERIES_CELL = """
@@ -76,10 +78,8 @@ class ImageFilters:
             "outlined dense options-dense data-testid=images-filter-modality").classes("w-32")
         self.description = ui.input(placeholder="Description").props(
             "outlined dense clearable data-testid=images-filter-description").classes("w-56")
-        self.date_from = ui.input("From").props(
-            "outlined dense type=date clearable data-testid=images-filter-from").classes("w-40")
-        self.date_to = ui.input("To").props(
-            "outlined dense type=date clearable data-testid=images-filter-to").classes("w-40")
+        self.date_from = date_input("Study from", testid="images-filter-from").classes("w-40")
+        self.date_to = date_input("Study to", testid="images-filter-to").classes("w-40")
         for box in (self.patient, self.description):
             box.on("keydown.enter", on_change)
             box.on("clear", on_change)
@@ -95,17 +95,22 @@ class ImageFilters:
 
 
 class ImageTable:
-    """Series with their thumbnail, a View and a DICOM-tags button, with the series count above; the
-    browser's paging and sorting requests go to `on_request`."""
+    """Series with their thumbnail, a View and a DICOM-tags button, with the series count above;
+    a row opens the image's details, ticked rows go to `on_select`; the browser's paging and
+    sorting requests go to `on_request`; `total` shows the series count."""
 
-    def __init__(self, view: TableView, *,
-                 on_request: Callable[[events.GenericEventArguments], Awaitable[None]]) -> None:
+    def __init__(self, view: TableView, *, total: ui.label,
+                 on_request: Callable[[events.GenericEventArguments], Awaitable[None]],
+                 on_select: Callable[[], object]) -> None:
         self.view = view
-        self.total = ui.label().classes("text-caption text-grey-7") \
-            .props("data-testid=images-total")
+        self.total = total.props("data-testid=images-total")
         self.table = ui.table(columns=COLUMNS, rows=[], row_key="series_uid",
-                              pagination=view.pagination) \
+                              selection="multiple", pagination=view.pagination,
+                              on_select=lambda _e: on_select()) \
             .classes("w-full").props("flat bordered loading data-testid=images-table")
+        self.table.classes("cursor-pointer")
+        self.table.on("rowClick", lambda e: ui.navigate.to(f"/images/{e.args[1]['series_uid']}"),
+                      [[], ["series_uid"], None])
         self.table.props["rows-per-page-options"] = PAGE_SIZES
         empty_state(self.table, EMPTY, icon="photo_library")
         self.table.add_slot("body-cell-thumbnail", THUMBNAIL_CELL)
@@ -117,6 +122,10 @@ class ImageTable:
 
     def set_loading(self, busy: bool) -> None:
         loading(self.table, busy)
+
+    @property
+    def selected(self) -> list[dict]:
+        return list(self.table.selected)
 
     def show(self, rows: list[dict], total: int, *, filtered: bool) -> None:
         empty_state(self.table, "No images match these filters" if filtered else EMPTY,
@@ -179,9 +188,8 @@ def series_row(row: SeriesRow, thumbnail: str = BLANK) -> dict:
         frames = f"{row.number_of_instances} images"
     else:
         frames = f"{row.number_of_frames} frames" if row.number_of_frames > 1 else "1 image"
-    return {"series_uid": row.series_uid, "thumbnail": thumbnail,
-            "patient": f"{row.patient_name} ({row.patient_id})" if row.patient_id
-            else row.patient_name, "study": row.study_description or "—",
+    return {"series_uid": row.series_uid, "id": row.id, "title": row.title, "thumbnail": thumbnail,
+            "patient": patient_text(row), "study": row.study_description or "—",
             "study_date": row.study_date.isoformat() if row.study_date else "",
             "modality": row.modality, "series": row.series_description or
             f"Series {row.series_number or ''}".strip(), "size": f"{size} · {frames}",

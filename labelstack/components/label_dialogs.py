@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from labelstack.components.calls import call, save_form, try_call
+from labelstack.components.field_errors import FieldErrors
 from labelstack.components.series_picker import SeriesPicker
 from labelstack.components.workflow import Done, error_text
 from labelstack.db.enums import Role
@@ -41,6 +42,9 @@ class LabelDialog:
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
                 ui.button("Save", on_click=self.save).props(
                     "unelevated no-caps data-testid=label-save")
+        self.errors = FieldErrors({"name": (self.name, "name"), "color": (self.color, "colour"),
+                                   "description": (self.description, "description")},
+                                  line=self.error)
 
     async def open(self) -> None:
         self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
@@ -56,7 +60,10 @@ class LabelDialog:
                 return LabelCreate(**fields)
             return LabelUpdate(**fields, archived=self.archived.value)
 
-        await save_form(self, data, partial(_save_label, label_id=label_id), roles=Role.admin)
+        ok, checked = self.errors.check(data)
+        if ok:
+            await save_form(self, lambda: checked, partial(_save_label, label_id=label_id),
+                            roles=Role.admin)
 
 
 class AssignDialog:
@@ -106,26 +113,43 @@ class AssignDialog:
 
 
 class DeleteDialog:
-    """Confirm a delete; a refusal is explained, with archiving offered instead."""
+    """Says first what a delete will do, or why it cannot be done (then offers archiving)."""
 
     def __init__(self, label: Label, *, on_done: Done) -> None:
         self.label, self.on_done = label, on_done
         with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
                 .props("data-testid=label-delete-dialog"):
-            ui.label(f"Delete label “{label.name}”?").classes("text-h6")
-            ui.label("Its assignments to images are removed too.").classes("text-grey-8")
+            self.title = ui.label(f"Delete label “{label.name}”?").classes("text-h6")
+            self.explain = ui.label("Checking what uses it…").classes("text-grey-8") \
+                .props("data-testid=label-delete-explain")
             self.error = ui.label().classes("text-negative").props("data-testid=label-delete-error")
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
                 self.archive = ui.button("Archive instead", on_click=self.do_archive).props(
                     "outline no-caps data-testid=label-archive")
                 self.archive.set_visibility(False)
-                ui.button("Delete", color="negative", on_click=self.delete).props(
+                self.confirm = ui.button("Delete", color="negative", on_click=self.delete).props(
                     "unelevated no-caps data-testid=label-delete-confirm")
+                self.confirm.disable()
 
     async def open(self) -> None:
         self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
         self.dialog.open()
+        try:
+            blocker = await call(labels.deletion_blocker, label_id=self.label.id, roles=Role.admin)
+        except ServiceError as exc:
+            self.explain.set_text(error_text(exc))
+            return
+        if blocker is None:
+            self.explain.set_text("Nothing uses it yet: the label and its assignments to "
+                                  "images are removed.")
+            self.confirm.enable()
+            return
+        self.title.set_text(f"“{self.label.name}” cannot be deleted")
+        self.explain.set_text(blocker if not self.label.archived
+                              else blocker.split(":")[0] + "; it is archived already.")
+        self.confirm.set_visibility(False)
+        self.archive.set_visibility(not self.label.archived)
 
     async def delete(self) -> None:
         try:

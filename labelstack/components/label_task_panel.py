@@ -25,9 +25,12 @@ COLUMNS = [
 LABELS_CELL = """
     <q-td :props="props">
       <span v-if="!props.value.length" class="text-grey-6">no labels yet</span>
-      <q-chip v-for="a in props.value" :key="a.id" dense square removable
+      <q-chip v-for="a in props.value" :key="a.id" dense square :removable="!a.locked"
               :style="{borderLeft: '4px solid ' + a.color}" :data-testid="'task-label-chip-' + a.id"
-              @remove="$parent.$emit('remove', a.id)">{{ a.name }}</q-chip>
+              @remove="$parent.$emit('remove', a.id)">{{ a.name }}
+        <q-icon v-if="a.locked" name="lock" size="14px" class="q-ml-xs text-grey-6"
+                :data-testid="'task-label-locked-' + a.id" />
+        <q-tooltip v-if="a.locked">Cannot be removed: {{ a.locked }}</q-tooltip></q-chip>
     </q-td>"""
 
 
@@ -84,9 +87,10 @@ def _load(session: Session, task: Task, *,
     titles = series_titles(session, series_ids)
     assigned = labels.list_assignments(session, actor=actor, task_id=task.id)
     catalogue = {lb.id: lb for lb in labels.list_labels(session, include_archived=True)}
+    locked = labels.removal_blockers(session, [a.id for a in assigned if a.id])
     rows = [{"id": sid, "image": titles.get(sid, f"image {sid}"),
              "labels": [{"id": a.id, "name": catalogue[a.label_id].name,
-                         "color": catalogue[a.label_id].color}
+                         "color": catalogue[a.label_id].color, "locked": locked.get(a.id, "")}
                         for a in assigned if a.series_id == sid]}
             for sid in series_ids]
     options = {lb.id: lb.name for lb in catalogue.values() if not lb.archived}

@@ -46,6 +46,7 @@ async def review_panel(task: Task, *, on_change: Done) -> None:
     """The reviews of one in-progress review task, each accepted or rejected here; each
     decision is made as the user acting then."""
     rows = await call(review_rows, task)
+    page_root = ui.context.client.layout
     with ui.card().classes("w-full gap-2 p-4").props(f"flat bordered data-testid=review-{task.id}"):
         ui.label(f"Review: {task.name}").classes("text-subtitle1 font-medium")
         table = ui.table(columns=REVIEW_COLUMNS, rows=rows, row_key="id") \
@@ -55,21 +56,26 @@ async def review_panel(task: Task, *, on_change: Done) -> None:
         empty_state(table, "This review task holds no annotations")
 
     async def decide(review_id: int, result: ReviewResult, comment: str = "") -> str | None:
+        """The decision, announced; the panel is refreshed by the caller once nothing of it is
+        in use any more (a refresh rebuilds the panel)."""
         try:
             await call(reviews.decide_review, review_id=review_id, result=result, comment=comment)
         except ServiceError as exc:
             return error_text(exc)
         ui.notify(f"Review {result.value}", type="positive")
-        await on_change()
         return None
 
     async def accept(event: events.GenericEventArguments) -> None:
         problem = await decide(int(event.args), ReviewResult.accepted)
         if problem:
             ui.notify(problem, type="negative", multi_line=True)
+        else:
+            await on_change()
 
     def reject(event: events.GenericEventArguments) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-[28rem] gap-3") \
+        # Outside the panel: the refresh after the decision rebuilds the panel, and a dialog
+        # inside it would be deleted while it is still closing.
+        with page_root, ui.dialog() as dialog, ui.card().classes("w-[28rem] gap-3") \
                 .props("data-testid=reject-dialog"):
             ui.label("Reject annotation").classes("text-h6")
             comment = ui.textarea("What needs to change?").props(
@@ -82,8 +88,9 @@ async def review_panel(task: Task, *, on_change: Done) -> None:
                                        comment.value or "")
                 if problem:
                     error.set_text(problem)
-                else:
-                    dialog.close()
+                    return
+                dialog.close()
+                await on_change()
 
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=dialog.close).props("flat no-caps")

@@ -6,7 +6,13 @@ from nicegui import ui
 from sqlmodel import Session
 
 from labelstack.components.calls import save_form, try_call
-from labelstack.components.series_picker import SeriesPicker
+from labelstack.components.field_errors import FieldErrors
+from labelstack.components.series_picker import (
+    PICKER_PAGE,
+    PICKER_PAGE_SIZES,
+    ChosenList,
+    SeriesPicker,
+)
 from labelstack.components.workflow import (
     LABEL_CELL,
     NOBODY,
@@ -14,7 +20,6 @@ from labelstack.components.workflow import (
     date_input,
     empty_state,
     error_text,
-    parse_date,
 )
 from labelstack.db.enums import Priority, Role, TaskType
 from labelstack.db.models import User
@@ -40,9 +45,10 @@ ITEM_COLUMNS = {
 
 
 class TaskDialog:
-    """A new task: fields, assignee of the right role, and its items by type."""
+    """A new task: fields, assignee of the right role, and its items by type; `images` (rows
+    of the Images page) start chosen, as a label task's images."""
 
-    def __init__(self, *, on_saved: Done) -> None:
+    def __init__(self, *, on_saved: Done, images: list[dict] | None = None) -> None:
         self.on_saved = on_saved
         with ui.dialog() as self.dialog, ui.card().classes("w-[60rem] max-w-full gap-3") \
                 .props("data-testid=task-dialog"):
@@ -68,19 +74,35 @@ class TaskDialog:
             self.items_title = ui.label().classes("text-subtitle1 font-medium")
             with ui.column().classes("w-full") as self.series_box:
                 self.series = SeriesPicker(testid="task-series")
+                if images:
+                    self.series.choose(images)
             with ui.column().classes("w-full gap-2") as self.item_box:
                 self.item_filter = ui.input(placeholder="Filter").props(
                     "outlined dense clearable data-testid=task-items-filter").classes("w-72")
                 self.items = ui.table(columns=ITEM_COLUMNS[TaskType.annotation], rows=[],
-                                      row_key="id", selection="multiple", pagination=8) \
+                                      row_key="id", selection="multiple",
+                                      pagination=PICKER_PAGE, on_select=self._show_chosen) \
                     .classes("w-full").props("flat bordered dense data-testid=task-items")
+                self.items.props["rows-per-page-options"] = PICKER_PAGE_SIZES
                 self.items.add_slot("body-cell-label", LABEL_CELL)
                 self.item_filter.bind_value_to(self.items, "filter")
+                self.chosen = ChosenList(testid="task-items-chosen", on_remove=self._unchoose)
             self.error = ui.label().classes("text-negative").props("data-testid=task-error")
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
                 ui.button("Create task", on_click=self.save).props(
                     "unelevated no-caps data-testid=task-save")
+        self.errors = FieldErrors({"name": (self.name, "name"),
+                                   "description": (self.description, "description"),
+                                   "due_date": (self.due, "due date")}, line=self.error)
+
+    def _show_chosen(self) -> None:
+        self.chosen.show({r["id"]: f"{r['label']} on {r['image']}" for r in self.items.selected})
+
+    def _unchoose(self, key: object) -> None:
+        self.items.selected = [r for r in self.items.selected if r["id"] != key]
+        self.items.update()
+        self._show_chosen()
 
     async def open(self) -> None:
         self.dialog.on("hide", self.dialog.delete)  # one use: gone once closed
@@ -109,6 +131,7 @@ class TaskDialog:
         self.items.columns = ITEM_COLUMNS[kind]
         self.items.rows = item_rows
         self.items.selected = []
+        self._show_chosen()
         empty_state(self.items, "No label assignments yet — assign labels on the Labels page"
                     if kind == TaskType.annotation else "No annotations await review",
                     icon="inbox")
@@ -122,12 +145,15 @@ class TaskDialog:
             return TaskCreate(
                 type=kind, name=(self.name.value or "").strip(),
                 description=self.description.value or "", priority=self.priority.value,
-                due_date=parse_date(self.due.value), assignee_id=self.assignee.value or None,
+                due_date=self.errors.date("due_date", self.due.value),
+                assignee_id=self.assignee.value or None,
                 series_ids=self.series.selected_ids() if kind == TaskType.label else [],
                 label_assignment_ids=chosen if kind == TaskType.annotation else [],
                 annotation_ids=chosen if kind == TaskType.review else [])
 
-        await save_form(self, data, _create, roles=Role.admin)
+        ok, checked = self.errors.check(data)
+        if ok:
+            await save_form(self, lambda: checked, _create, roles=Role.admin)
 
 
 def _create(session: Session, data: TaskCreate, *, actor: User) -> str:
@@ -140,11 +166,12 @@ def _choices(session: Session, kind: TaskType, *,
     """Who may be assigned a `kind` task, and the items it may hold (label tasks: none here,
     their images are searched in the series picker)."""
     assignable = {u.id: u.display_name for u in records.assignable_users(session, kind)}
-    return assignable, [] if kind == TaskType.label else _item_rows(session, kind, actor=actor)
+    return assignable, [] if kind == TaskType.label else item_choices(session, kind, actor=actor)
 
 
-def _item_rows(session: Session, kind: TaskType, *, actor: User) -> list[dict]:
-    """Label assignments (annotation tasks) or annotations awaiting review (review tasks)."""
+def item_choices(session: Session, kind: TaskType, *, actor: User) -> list[dict]:
+    """Label assignments (annotation tasks) or annotations awaiting review (review tasks): what
+    a new task, or one being edited, may take on as items."""
     if kind == TaskType.review:
         return [{"id": a.id, "label": a.label, "color": a.color, "image": a.image,
                  "version": a.version, "author": a.author or "—"}

@@ -9,7 +9,6 @@ from nicegui import events, ui
 
 from labelstack.components.workflow import (
     DUE_CELL,
-    NAME_CELL,
     PRIORITY_CELL,
     PROGRESS_CELL,
     STATUS_ACTIONS,
@@ -50,20 +49,34 @@ ACTIONS_CELL = """
              label="Status" :data-testid="'task-status-' + props.row.id">
         <q-menu auto-close>
           <q-list dense style="min-width: 140px">
-            <q-item v-for="n in props.row.next" :key="n.value" clickable
+            <q-item v-for="n in props.row.next" :key="n.value" clickable :disable="!!n.why"
                     :data-testid="'task-status-' + props.row.id + '-' + n.value"
                     @click="$parent.$emit('status', {id: props.row.id, status: n.value,
+                                                     name: props.row.name,
                                                      row_version: props.row.row_version})">
               <q-item-section avatar style="min-width: 32px">
                 <q-icon :name="n.icon" size="xs" /></q-item-section>
-              <q-item-section>{{ n.label }}</q-item-section>
+              <q-item-section>
+                <q-item-label>{{ n.label }}</q-item-label>
+                <q-item-label v-if="n.why" caption>{{ n.why }}</q-item-label>
+              </q-item-section>
             </q-item>
           </q-list>
         </q-menu>
       </q-btn>
     </q-td>"""
+TASK_NAME_CELL = """
+    <q-td :props="props">
+      <a :href="'/tasks/' + props.row.id" class="text-weight-medium text-primary"
+         style="text-decoration: none" :data-testid="'task-link-' + props.row.id">
+        {{ props.value }}</a>
+      <div v-if="props.row.description" class="text-caption text-grey-7 ellipsis-2-lines">
+        {{ props.row.description }}</div>
+    </q-td>"""
+"""A task's name as the link to its details page, its description below."""
 ANY = ""
 EMPTY = "No tasks yet — create one with “New task”"
+REOPEN_NEEDS_ASSIGNEE = "Assign someone first (Edit): an open task needs an assignee"
 Handler = Callable[[events.GenericEventArguments], Awaitable[None]]
 
 
@@ -128,7 +141,7 @@ class TaskTable:
                               pagination=view.pagination) \
             .classes("w-full").props("flat bordered loading data-testid=tasks-table")
         self.table.props["rows-per-page-options"] = [10, 20, 50, 100]
-        for name, cell in (("name", NAME_CELL), ("status", STATUS_CELL),
+        for name, cell in (("name", TASK_NAME_CELL), ("status", STATUS_CELL),
                            ("priority", PRIORITY_CELL), ("due_date", DUE_CELL),
                            ("progress", PROGRESS_CELL), ("actions", ACTIONS_CELL)):
             self.table.add_slot(f"body-cell-{name}", cell)
@@ -156,5 +169,26 @@ def status_row(task: Task, progress: Progress | None, *, actor: User,
     row = task_row(task, progress, assignee=names.get(task.assignee_id, "") if task.assignee_id
                    else "—")
     row["next"] = [{"value": s.value, "label": STATUS_ACTIONS[s.value],
-                    "icon": STATUS_ICONS[s.value]} for s in records.allowed_next(task, actor)]
+                    "icon": STATUS_ICONS[s.value], "why": ""}
+                   for s in records.allowed_next(task, actor)]
+    if task.status == TaskStatus.cancelled and task.assignee_id is None and not row["next"]:
+        row["next"] = [{"value": TaskStatus.open.value, "label": STATUS_ACTIONS["open"],
+                        "icon": STATUS_ICONS["open"], "why": REOPEN_NEEDS_ASSIGNEE}]
     return row
+
+
+async def confirm_cancel(name: str) -> bool:
+    """Ask before cancelling: the work stops, and the task can only come back by a reopen."""
+    with ui.dialog() as dialog, ui.card().classes("w-[28rem] gap-3") \
+            .props("data-testid=cancel-dialog"):
+        ui.label(f"Cancel “{name}”?").classes("text-h6")
+        ui.label("Its assignee can no longer work on it. You can reopen it later from its "
+                 "Status menu.").classes("text-grey-8")
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Keep the task", on_click=lambda: dialog.submit(False)).props(
+                "flat no-caps data-testid=cancel-keep")
+            ui.button("Cancel the task", color="negative",
+                      on_click=lambda: dialog.submit(True)).props(
+                "unelevated no-caps data-testid=cancel-confirm")
+    dialog.on("hide", dialog.delete)  # one use: gone once closed
+    return bool(await dialog)

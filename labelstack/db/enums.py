@@ -64,6 +64,7 @@ class AuditAction(StrEnum):
     label_unassign = "label.unassign"
     images_import = "images.import"
     images_sync = "images.sync"
+    images_delete = "images.delete"  # an image nobody worked on, out of the index and store
     task_create = "task.create"
     task_update = "task.update"
     task_status = "task.status"

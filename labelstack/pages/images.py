@@ -12,18 +12,24 @@ from labelstack.components.calls import call, try_call
 from labelstack.components.dicom_upload import UploadDialog
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.image_table import BLANK, ImageFilters, ImageTable, series_row
+from labelstack.components.study_list import PAGE_SIZE as STUDY_PAGE
+from labelstack.components.study_list import StudyList
+from labelstack.components.task_create import TaskDialog
 from labelstack.components.workflow import TableView, notify_detail
 from labelstack.db.enums import Role
 from labelstack.db.models import User
 from labelstack.services.errors import ServiceError
 from labelstack.services.images import catalog as image_catalog
 from labelstack.services.images import runtime as image_runtime
+from labelstack.services.images import studies
 from labelstack.services.images import view as image_view
 from labelstack.services.images.index import SeriesPage
+from labelstack.services.images.studies import StudyRow
 
 # table column → the search service's sort key (the only columns offered for sorting)
 SORTS = {"study_date": "study_date", "patient": "patient", "modality": "modality"}
 THUMBNAIL_BATCH = 5  # thumbnails sent per table update
+SERIES, STUDIES = "series", "studies"  # the two ways to browse
 
 
 @dataclass(kw_only=True, slots=True)
@@ -59,13 +65,25 @@ class ImagesPage:
         self.upload: UploadDialog
         with ui.row().classes("w-full items-center gap-2"):
             self.filters = ImageFilters(on_change=self.first_page)
+        with ui.row().classes("w-full items-center gap-2"):
+            self.mode = ui.toggle({SERIES: "Series", STUDIES: "By study"}, value=SERIES,
+                                  on_change=self.first_page).props(
+                "dense no-caps unelevated toggle-color=primary data-testid=images-view-mode")
+            total = ui.label().classes("text-caption text-grey-7")
             ui.space()
+            self.new_task = ui.button("Create task from selected", icon="add_task",
+                                      on_click=self.task_from_selected).props(
+                "outline no-caps data-testid=images-new-task")
+            self.new_task.disable()
             if image_runtime.current_settings().dicomweb_url:
                 ui.button("Sync from PACS", icon="sync", on_click=self.sync).props(
                     "outline no-caps data-testid=images-sync")
             ui.button("Upload DICOM", icon="upload", on_click=lambda: self.upload.open()) \
                 .props("unelevated no-caps data-testid=images-upload-open")
-        self.table = ImageTable(self.view, on_request=self.on_request)
+        self.table = ImageTable(self.view, total=total, on_request=self.on_request,
+                                on_select=self.selected)
+        self.studies = StudyList(on_page=self.study_page)
+        self.studies.set_visibility(False)
         self.upload = UploadDialog(on_done=self.after_upload)
 
     async def refresh(self) -> None:
@@ -73,6 +91,13 @@ class ImagesPage:
         view.filters = self.filters.values()
         view.shown += 1
         shown = view.shown
+        by_study = self.mode.value == STUDIES
+        self.table.table.set_visibility(not by_study)
+        self.studies.set_visibility(by_study)
+        self.new_task.set_visibility(not by_study)
+        if by_study:
+            await self.show_studies(shown)
+            return
         self.table.set_loading(True)
         page = await try_call(_search, view, roles=Role.admin, report=self.refused)
         if page is None or shown != view.shown:
@@ -87,6 +112,19 @@ class ImagesPage:
                         filtered=any(view.filters.values()))
         await self.fill_thumbnails(shown)
 
+    async def show_studies(self, shown: int) -> None:
+        found = await try_call(_studies, self.view, roles=Role.admin, report=self.refused)
+        if found is None or shown != self.view.shown:
+            return
+        studies, total = found
+        self.table.total.set_text(f"{total} stud{'ies' if total != 1 else 'y'}")
+        self.studies.show(studies, total, page=self.view.page)
+
+    async def study_page(self, page: int) -> None:
+        if page != self.view.page:
+            self.view.page = page
+            await self.refresh()
+
     async def fill_thumbnails(self, shown: int) -> None:
         view = self.view
         missing = self.table.without_thumbnail(view.thumbnails)
@@ -100,6 +138,20 @@ class ImagesPage:
                 view.thumbnails.clear()
             view.thumbnails.update(images)
             self.table.set_thumbnails(batch, images)
+
+    def selected(self) -> None:
+        n = len(self.table.selected)
+        self.new_task.set_enabled(n > 0)
+        self.new_task.set_text(f"Create task from {n} selected" if n
+                               else "Create task from selected")
+
+    async def task_from_selected(self) -> None:
+        """The New-task dialog with the ticked images as a label task's images."""
+        await TaskDialog(on_saved=self.after_task, images=self.table.selected).open()
+
+    async def after_task(self) -> None:
+        self.table.table.selected = []
+        self.selected()
 
     def refused(self, exc: ServiceError) -> None:
         self.table.set_loading(False)
@@ -137,6 +189,11 @@ class ImagesPage:
 def _search(session: Session, view: View, *, actor: User) -> SeriesPage:
     return image_catalog.search(session, actor=actor, offset=(view.page - 1) * view.page_size,
                                 limit=view.page_size, sort=view.sort, **view.filters)
+
+
+def _studies(session: Session, view: View, *, actor: User) -> tuple[list[StudyRow], int]:
+    return studies.list_studies(session, actor=actor, offset=(view.page - 1) * STUDY_PAGE,
+                                limit=STUDY_PAGE, **view.filters)
 
 
 def _thumbnails(session: Session, series_uids: list[str], *, actor: User) -> dict[str, str]:

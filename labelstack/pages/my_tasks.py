@@ -25,7 +25,8 @@ from labelstack.services.tasks import queries as task_queries
 from labelstack.services.tasks import records
 from labelstack.services.tasks.items import Progress
 from labelstack.services.tasks.queries import TaskFilter
-from labelstack.services.workflow import transitions
+from labelstack.services.workflow import rework, transitions
+from labelstack.services.workflow.rework import Rejection
 
 S = TaskStatus
 ROLES = (Role.annotator, Role.reviewer)
@@ -57,6 +58,30 @@ MINE_ACTIONS = """
              label="Finish" class="q-px-sm" :data-testid="'task-finish-' + props.row.id"
              @click="$parent.$emit('status', {id: props.row.id, status: 'done'})" />
     </q-td>"""
+MINE_NAME_CELL = """
+    <q-td :props="props">
+      <a :href="'/tasks/' + props.row.id" class="text-weight-medium text-primary"
+         style="text-decoration: none" :data-testid="'task-link-' + props.row.id">
+        {{ props.value }}</a>
+      <q-badge v-if="props.row.rejections.length" color="negative" class="q-ml-sm"
+               :label="props.row.rejections.length + ' rejected'"
+               :data-testid="'task-rejected-' + props.row.id" />
+      <div v-if="props.row.description" class="text-caption text-grey-7 ellipsis-2-lines">
+        {{ props.row.description }}</div>
+      <div v-for="r in props.row.rejections" :key="r.annotation"
+           class="q-mt-xs q-pa-xs text-caption bg-red-1 rounded-borders"
+           :data-testid="'task-rejection-' + props.row.id">
+        <q-icon name="feedback" color="negative" class="q-mr-xs" />
+        <b>{{ r.reviewer }}</b> rejected {{ r.annotation }}<span v-if="r.comment">:
+        “{{ r.comment }}”</span>
+        <div v-if="r.rework_task_id" class="q-ml-md">Redo it in
+          <a v-if="r.rework_link" :href="'/tasks/' + r.rework_task_id" class="text-primary"
+             :data-testid="'task-rework-' + r.rework_task_id">{{ r.rework_task }}</a>
+          <span v-else>{{ r.rework_task }}</span>
+          ({{ r.rework_status.replace('_', ' ') }})</div>
+        <div v-else class="q-ml-md text-grey-7">No rework task yet: an admin creates one.</div>
+      </div>
+    </q-td>"""
 TAKE_ACTION = """
     <q-td :props="props">
       <q-btn unelevated dense no-caps color="primary" icon="back_hand" label="Take" class="q-px-sm"
@@ -71,7 +96,8 @@ async def my_tasks_page() -> None:
         return
     with frame("My tasks", user=actor):
         mine = _task_table(MINE_COLUMNS, "my-tasks-table", MINE_ACTIONS,
-                           "No tasks yet — take one from “Available tasks” below")
+                           "No tasks yet — take one from “Available tasks” below",
+                           name_cell=MINE_NAME_CELL)
         work_area = ui.column().classes("w-full gap-4")
         ui.label("Available tasks").classes("text-h6 font-medium mt-4")
         ui.label("Unassigned tasks of the kinds your role does; take one to make it yours.") \
@@ -116,10 +142,11 @@ async def my_tasks_page() -> None:
     await refresh()
 
 
-def _task_table(columns: list[dict], testid: str, actions: str, empty: str) -> ui.table:
+def _task_table(columns: list[dict], testid: str, actions: str, empty: str, *,
+                name_cell: str = NAME_CELL) -> ui.table:
     table = ui.table(columns=columns, rows=[], row_key="id", pagination=20) \
         .classes("w-full").props(f"flat bordered loading data-testid={testid}")
-    for name, cell in (("name", NAME_CELL), ("status", STATUS_CELL), ("priority", PRIORITY_CELL),
+    for name, cell in (("name", name_cell), ("status", STATUS_CELL), ("priority", PRIORITY_CELL),
                        ("due_date", DUE_CELL), ("progress", PROGRESS_CELL), ("actions", actions)):
         table.add_slot(f"body-cell-{name}", cell)
     empty_state(table, empty, icon="checklist")
@@ -136,15 +163,24 @@ def _load(session: Session, *, actor: User) -> tuple[list[dict], list[dict], lis
         TaskFilter(status=[S.unassigned], sort="-priority,due_date", page_size=100),
     )
     pages = [task_queries.list_tasks(session, actor=actor, query=q) for q in queries]
-    own = [_mine_row(actor, t, p.progress.get(t.id)) for p in pages[:2] for t in p.items]
+    rejected = rework.rejections(session, actor=actor,
+                                 task_ids=[t.id for p in pages[:2] for t in p.items if t.id])
+    own = [_mine_row(actor, t, p.progress.get(t.id), rejected.get(t.id or 0, []))
+           for p in pages[:2] for t in p.items]
     free = [task_row(t, pages[2].progress.get(t.id)) for t in pages[2].items
             if t.assignee_id is None]
     working = [t for t in pages[0].items if t.status == S.in_progress]
     return own, free, working
 
 
-def _mine_row(actor: User, task: Task, progress: Progress | None) -> dict:
+def _mine_row(actor: User, task: Task, progress: Progress | None,
+              rejections: list[Rejection]) -> dict:
     nxt = records.allowed_next(task, actor)
     return {**task_row(task, progress), "can_start": S.in_progress in nxt,
+            "rejections": [{"annotation": r.annotation, "reviewer": r.reviewer,
+                            "comment": r.comment, "rework_task_id": r.rework_task_id,
+                            "rework_task": r.rework_task, "rework_status": r.rework_status,
+                            "rework_link": r.rework_assignee_id in (None, actor.id)}
+                           for r in rejections],
             "can_finish": S.done in nxt,
             "can_annotate": task.type == TaskType.annotation and task.status == S.in_progress}

@@ -9,7 +9,7 @@ from labelstack.components.calls import call, try_call
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.task_create import TaskDialog
 from labelstack.components.task_edit import edit_tasks
-from labelstack.components.task_table import TaskFilters, TaskTable, status_row
+from labelstack.components.task_table import TaskFilters, TaskTable, confirm_cancel, status_row
 from labelstack.components.workflow import TableView, error_text, user_names
 from labelstack.db.enums import Role, TaskStatus
 from labelstack.db.models import User
@@ -81,6 +81,8 @@ class TasksPage:
 
     async def change_status(self, event: events.GenericEventArguments) -> None:
         args = event.args
+        if args["status"] == TaskStatus.cancelled and not await confirm_cancel(args["name"]):
+            return
         task = await try_call(transitions.set_status, task_id=args["id"],
                               status=TaskStatus(args["status"]), row_version=args["row_version"],
                               roles=Role.admin)

@@ -8,6 +8,7 @@ from nicegui import events, ui
 from sqlmodel import Session
 
 from labelstack.components.calls import save_form, try_call
+from labelstack.components.field_errors import FieldErrors
 from labelstack.components.frame import frame, signed_in_user
 from labelstack.components.workflow import Done, loading
 from labelstack.db.enums import Role
@@ -99,7 +100,8 @@ class UserDialog:
 
     def __init__(self, user: User | None, *, on_saved: Done) -> None:
         self.user, self.on_saved = user, on_saved
-        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3"):
+        with ui.dialog() as self.dialog, ui.card().classes("w-[28rem] gap-3") \
+                .props("data-testid=user-dialog"):
             ui.label("Edit user" if user else "Add user").classes("text-h6")
             self.email = ui.input("E-mail", value=user.email if user else "").props(
                 "outlined data-testid=user-email" + (" readonly" if user else "")).classes("w-full")
@@ -120,6 +122,10 @@ class UserDialog:
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
                 ui.button("Save", on_click=self.save).props("unelevated no-caps data-testid=user-save")
+        self.errors = FieldErrors({"email": (self.email, "e-mail address"),
+                                   "name": (self.name, "name"),
+                                   "password": (self.password, "password"),
+                                   "roles": (self.roles, "role")}, line=self.error)
 
     def open(self) -> None:
         self.dialog.open()
@@ -134,4 +140,7 @@ class UserDialog:
             return UserUpdate(name=self.name.value, password=self.password.value or None,
                               roles=self.roles.value or [], is_active=self.active.value)
 
-        await save_form(self, data, partial(_save, user_id=user_id), roles=Role.admin)
+        ok, checked = self.errors.check(data)
+        if ok:
+            await save_form(self, lambda: checked, partial(_save, user_id=user_id),
+                            roles=Role.admin)

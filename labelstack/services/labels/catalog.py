@@ -30,10 +30,11 @@ class LabelCreate(BaseModel):
     color: str = Field(default="#ff0000", pattern=COLOR_PATTERN, description="#rrggbb")
     description: str = Field(default="", max_length=1000)
 
-    @field_validator("name")
+    @field_validator("name", mode="before")
     @classmethod
-    def _strip(cls, v: str) -> str:
-        return v.strip()
+    def _strip(cls, v: object) -> object:
+        """Before the length check, so a name of blanks counts as empty."""
+        return v.strip() if isinstance(v, str) else v
 
 
 class LabelUpdate(BaseModel):
@@ -212,6 +213,33 @@ def remove_assignment(session: Session, *, actor: User, assignment: LabelAssignm
                  entity_id=assignment.id,
                  details={"label_id": assignment.label_id, "series_id": assignment.series_id,
                           "created_by_id": assignment.created_by_id})
+
+
+def removal_blockers(session: Session, assignment_ids: list[int]) -> dict[int, str]:
+    """assignment id → why it cannot be removed ("has annotations", "is an item of a task"),
+    for those of `assignment_ids` that cannot: pages offer removal only where it is allowed."""
+    drawn = set(session.exec(select(Annotation.label_assignment_id).where(
+        col(Annotation.label_assignment_id).in_(assignment_ids))).all())
+    in_tasks = set(session.exec(select(TaskItem.label_assignment_id).where(
+        col(TaskItem.label_assignment_id).in_(assignment_ids))).all())
+    return {i: "has annotations" if i in drawn else "is an item of a task"
+            for i in assignment_ids if i in drawn or i in in_tasks}
+
+
+def deletion_blocker(session: Session, *, actor: User, label_id: int) -> str | None:
+    """Why the label cannot be deleted, said before anyone tries; None if it can."""
+    require_role(actor, Role.admin)
+    label = get_label(session, label_id)
+    ids = [i for i in session.exec(select(LabelAssignment.id)
+                                   .where(LabelAssignment.label_id == label.id)).all() if i]
+    reasons = set(removal_blockers(session, ids).values())
+    if "has annotations" in reasons:
+        return (f"“{label.name}” has annotations, so deleting it would take their meaning: "
+                "archive it instead to hide it from new work.")
+    if reasons:
+        return (f"“{label.name}” is used by tasks, so it cannot be deleted: archive it instead "
+                "to hide it from new work.")
+    return None
 
 
 def _check_removable(session: Session, assignment: LabelAssignment, *, what: str) -> None:
