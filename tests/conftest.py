@@ -23,6 +23,7 @@ from labelstack.services.accounts.users import UserCreate
 from tests.services import postgres_database
 
 DB_KINDS = ["sqlite", "postgresql"]
+pytest_plugins = ["tests.integration.fuzz.report"]  # here, so the xdist controller prints it too
 PASSWORD = "correct-horse-42"
 
 

@@ -19,11 +19,26 @@ from labelstack.api import (
 )
 from labelstack.api import labels as labels_api
 from labelstack.api import tasks as tasks_api
-from labelstack.services.errors import ServiceError
+from labelstack.api.body_limits import BodyLimits
+from labelstack.api.forwarded import ForwardedClient
+from labelstack.api.schemas import ERROR_RESPONSES
+from labelstack.services.errors import ServiceError, TooLarge
+from labelstack.services.images import runtime as image_runtime
+from labelstack.services.images.importing import check_upload_size
 
 API_PREFIX = "/api/v1"
+SMALL_BODY_MB = 1
+# The routes whose request body may be larger than SMALL_BODY_MB: uploads, up to
+# LABELSTACK_MAX_UPLOAD_MB (a route may bound it further, e.g. a mask by the image's size).
+# Every other request (the API, pages, NiceGUI's own routes) carries at most SMALL_BODY_MB.
+UPLOAD_ROUTES = (
+    ("POST", f"{API_PREFIX}/dicom"),
+    ("POST", f"{API_PREFIX}/seg/import"),
+    ("POST", f"{API_PREFIX}/annotations/{{annotation_id}}/revisions"),
+    ("POST", "/_nicegui/client/{client_id}/upload/{element_id}"),  # the Images page's uploader
+)
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
 router.include_router(health.router)
 router.include_router(auth.router)
 router.include_router(users.router)
@@ -45,6 +60,18 @@ def install(app: FastAPI) -> None:
     """Mount the API on `app` (NiceGUI's app in production, a bare FastAPI in tests)."""
     app.include_router(router, prefix=API_PREFIX)
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_middleware(BodyLimits, routes=[(method, path, check_upload_size)
+                                           for method, path in UPLOAD_ROUTES],
+                       default=check_small_body)
+    app.add_middleware(ForwardedClient,
+                       trusted=lambda: image_runtime.current_settings().trusted_proxy_networks)
+
+
+def check_small_body(size: int) -> None:
+    if size > SMALL_BODY_MB * 2**20:
+        raise TooLarge(f"request body too large: this route takes at most {SMALL_BODY_MB} MB "
+                       "(files go to the upload routes, up to LABELSTACK_MAX_UPLOAD_MB)",
+                       limit_mb=SMALL_BODY_MB)
 
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -22,7 +22,9 @@ class Health(BaseModel):
     schema_head: str
 
 
-@router.get("/health", response_model=Health)
+@router.get("/health", response_model=Health, responses={
+    503: {"model": Health, "description": "degraded: the database does not answer or its "
+                                          "schema is not at the head revision"}})
 def health() -> JSONResponse:
     """No authentication: reports whether the database answers and its schema revision."""
     try:

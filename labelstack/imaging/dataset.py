@@ -17,6 +17,7 @@ from labelstack.imaging.frames import frame_infos
 __all__ = ["INDEX_UIDS", "Dataset", "header_problem", "parse_dataset", "undisplayable"]
 
 INDEX_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+ZIP_SIGNATURE = b"PK\x03\x04"  # a zip's first local file header
 
 
 def parse_dataset(raw: bytes) -> Dataset:
@@ -25,6 +26,9 @@ def parse_dataset(raw: bytes) -> Dataset:
     The UIDs are only checked to be present and readable; what a valid one looks like is the
     stores' rule.
     """
+    if raw.startswith(ZIP_SIGNATURE):
+        raise ImagingError("a zip archive inside a zip archive: nested archives are not opened; "
+                           "upload the inner zip itself")
     try:
         ds = dcmread(io.BytesIO(raw))
     except InvalidDicomError:

@@ -64,7 +64,9 @@ def slice_map(volume: Volume, plane: Plane | str) -> SliceMap:
     plane = as_plane(plane)
     if volume.kind != "volume":
         if plane != Plane.axial:
-            raise ImagingError(f"a {volume.kind} has frames only: use plane 'axial', not {plane!r}")
+            article = "an" if volume.kind[:1] in "aeiou" else "a"
+            raise ImagingError(f"{article} {volume.kind} has frames only: use plane 'axial', "
+                               f"not '{Plane(plane).value}'")
         return SliceMap(axes=(0, 1, 2), flips=(False, False, False))
     directions = _axis_directions(volume.orientation)  # rows: volume axes z, y, x in patient LPS
     patient_to_axis = _nearest_axes(directions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from io import BytesIO
 
 import pydicom
@@ -25,6 +26,13 @@ def _slice() -> pydicom.Dataset:
     return ct_datasets(shape=(1, 8, 8), series_uid="1.2.826.0.1.3680043.8.498.5001")[0]
 
 
+def _zip_of_a_slice() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("inner.dcm", _raw(_slice()))
+    return buffer.getvalue()
+
+
 def _without(keyword: str) -> bytes:
     ds = _slice()
     delattr(ds, keyword)
@@ -44,6 +52,7 @@ BAD_BYTES = [
                  id="truncated-header"),
     pytest.param(lambda: _without("SOPInstanceUID"), "missing SOPInstanceUID", id="no-sop-uid"),
     pytest.param(lambda: _without("SeriesInstanceUID"), "missing SeriesInstanceUID", id="no-series-uid"),
+    pytest.param(_zip_of_a_slice, "a zip archive inside a zip archive", id="nested-zip"),
 ]
 
 
