@@ -33,6 +33,8 @@ def test_wrong_password_shows_one_generic_message(page: Page, server: LiveServer
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("login-error")).to_have_text("wrong e-mail or password")
     expect(page).to_have_url(f"{server.url}/login")
+    expect(page.get_by_test_id("login-submit")).to_be_enabled()  # the second answer is in
+    expect(page.get_by_test_id("login-submit").locator(".q-spinner")).to_have_count(0)
     screenshot(page, "login-error")
 
 
