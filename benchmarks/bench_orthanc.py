@@ -1,39 +1,53 @@
-"""One windowed slice: our render from the cached volume vs Orthanc's own rendered endpoint.
+"""A series on a real Orthanc (private, loopback, HTTP compression off), each figure against a
+baseline in the same run:
 
-A generated 512×512 CT series (default 300 slices) is stored in a private Orthanc (STOW-RS
-through our import), indexed, and opened through our volume cache; then the middle axial
-slice is rendered at W/L 400/40 as JPEG by (a) `render_slice` on the cached volume, (b) the
-whole service path (index lookup + cache hit + render), and (c) Orthanc's
-`/instances/{id}/rendered?window=40,400,linear` over loopback HTTP (keep-alive).
+(a) the render route over HTTP (the whole LabelStack server in its own process, API token,
+    keep-alive) vs Orthanc's own ``/instances/{id}/rendered?window=40,400,linear`` for the
+    same 512² slices, taken in turns; p50 and p95 of each. The same route of the API alone
+    (``benchmarks/api_server.py``: no NiceGUI middlewares or page routes) shows their share;
+(b) the first slice of the series with no cache holding it (``images.view.render``, middle
+    slice, JPEG) vs fetching that one instance (WADO-RS) and decoding it;
+(c) the whole series opened from Orthanc (``images.view.load_volume``: streamed WADO-RS,
+    decode, sort) vs dicomweb-client's plain ``retrieve_series`` (fetch and parse only).
+
 Run: ``python -m benchmarks.bench_orthanc [--slices 300]``; figures go to benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
+import http.client
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from datetime import date
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from pydicom import dcmread
+from dicomweb_client.api import DICOMwebClient
 
-from benchmarks import median_ms, print_table
+from benchmarks import print_table
 from labelstack.app import prepare
 from labelstack.config import Settings
+from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.imaging.phantom import write_ct_series
 from labelstack.imaging.render import render_slice
-from labelstack.services.accounts import users
+from labelstack.imaging.volume import volume_from_datasets
+from labelstack.services.accounts import auth, users
 from labelstack.services.accounts.users import UserCreate
-from labelstack.services.images import importing as image_import
-from labelstack.services.images import runtime as image_runtime
+from labelstack.services.images import importing, runtime, series_load
 from labelstack.services.images import view as image_view
+from labelstack.services.images.shape import stack_order
 from labelstack.services.images.sources import sources_from_paths
-from tests.orthanc import running_orthanc, unavailable
+from labelstack.stores.dicomweb import ANY_SYNTAX
+from tests.orthanc import free_port, running_orthanc, unavailable
+
+RENDERS = 300  # requests to each server for (a)
+COLD_RUNS = 5  # for (b) and (c)
 
 
 def main() -> None:
@@ -45,78 +59,176 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, running_orthanc(Path(tmp) / "orthanc") as orthanc:
         work = Path(tmp)
         paths = write_ct_series(work / "ct", shape=(args.slices, 512, 512), patient_id="BENCH",
-                                seed=None)
+                                shuffle=True)
         settings = Settings(data_dir=work / "data", dicomweb_url=orthanc.dicomweb_url)
         prepare(settings)
-        image_runtime.configure(settings)
         start = time.perf_counter()
         with session_scope() as session:
-            report = image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths))
-        stow_s = time.perf_counter() - start
-        uid = report.items[0].series_uid
-        with session_scope() as session:
+            report = importing.import_dicom(session, actor=None, sources=sources_from_paths(paths))
             admin = users.create_user(session, actor=None, data=UserCreate(
                 email="bench@example.org", password="benchmark-only", roles=["admin"]))
-            start = time.perf_counter()
-            volume = image_view.load_volume(session, uid)
-            cold_ms = (time.perf_counter() - start) * 1000
-            image_runtime.reset_cache()  # memory gone, disk cache stays: a restart
-            start = time.perf_counter()
-            volume = image_view.load_volume(session, uid)
-            disk_ms = (time.perf_counter() - start) * 1000
-            warm_ms = median_ms(lambda: image_view.load_volume(session, uid))
-            index = volume.shape[0] // 2
-            ours_ms = median_ms(
-                lambda: render_slice(volume, "axial", index, center=40, width=400, fmt="jpeg"), repeat=50
-            )
-            service_ms = median_ms(
-                lambda: image_view.render(
-                    session, actor=admin, series_uid=uid, plane="axial", index=index, center=40,
-                    width=400, fmt="jpeg"
-                ),
-                repeat=50,
-            )
-        sop = str(dcmread(paths[_middle_file(paths, index)], stop_before_pixels=True).SOPInstanceUID)
-        with httpx.Client(base_url=orthanc.url, headers={"Accept-Encoding": "identity"}) as http:
-            [found] = http.post("/tools/lookup", content=sop).json()
-            url = f"/instances/{found['ID']}/rendered"
+            token = auth.issue_token(session, admin)
+        stow_ms = (time.perf_counter() - start) * 1000
+        uid = report.items[0].series_uid
+        with session_scope() as session:
+            item = series_load.indexed(session, uid)
+        order = stack_order(uid, item.keys)
+        assert order is not None, "the import keeps the stack order"
+        opened = _open_cold(admin, uid, orthanc.dicomweb_url, order)
+        rendered = _render_route(work, orthanc.url, orthanc.dicomweb_url, token, uid, order)
+    print(f"Generated CT 512²×{args.slices} in Orthanc; STOW-RS import via labelstack "
+          f"{stow_ms:.0f} ms")
+    print_table(["what", "ours", "baseline", "baseline is", "ours / baseline", "target"],
+                opened + rendered)
 
-            def orthanc_render() -> bytes:
-                r = http.get(url, params={"window": "40,400,linear"}, headers={"Accept": "image/jpeg"})
-                r.raise_for_status()
-                return r.content
 
-            orthanc_ms = median_ms(orthanc_render, repeat=50)
-    rows = [
-        ["STOW-RS import via labelstack", f"{args.slices} files", stow_s * 1000, ""],
-        ["open series from Orthanc (WADO-RS + decode), cold", "", cold_ms, ""],
-        ["reopen after restart (disk cache)", "", disk_ms, ""],
-        ["reopen (memory cache)", "", warm_ms, ""],
-        ["render axial JPEG, render_slice on cached volume", "512×512", ours_ms, ours_ms / orthanc_ms],
-        [
-            "render axial JPEG, service path (index + cache + render)",
-            "512×512",
-            service_ms,
-            service_ms / orthanc_ms,
-        ],
-        ["Orthanc /instances/{id}/rendered?window=40,400,linear", "512×512", orthanc_ms, 1.0],
+def _open_cold(admin: User, uid: str, dicomweb_url: str,
+               order: list[tuple[str, int]]) -> list[tuple]:
+    study, series, middle_sop = order[len(order) // 2][0].split("/")
+    plain = DICOMwebClient(dicomweb_url)
+    runs: dict[str, list[float]] = {"first": [], "one": [], "imaging": [], "whole": [],
+                                    "plain": []}
+    for _ in range(COLD_RUNS):
+        _empty_caches(uid)
+        runs["first"].append(_ms(lambda: _render(admin, uid)))
+        _load(uid)
+        _settle()
+        runs["one"].append(_ms(lambda: plain.retrieve_instance(
+            study, series, middle_sop, media_types=ANY_SYNTAX).pixel_array))
+        runs["imaging"].append(_ms(lambda: render_slice(volume_from_datasets([plain.retrieve_instance(
+            study, series, middle_sop, media_types=ANY_SYNTAX)]), "axial", 0, fmt="jpeg")))
+        _empty_caches(uid)
+        runs["whole"].append(_ms(lambda: _load(uid)))
+        _settle()
+        runs["plain"].append(_ms(lambda: plain.retrieve_series(study, series)))
+    ms = {name: statistics.median(values) for name, values in runs.items()}
+    return [
+        ("(b) first slice, no cache (middle, JPEG)", ms["first"], ms["one"],
+         "WADO-RS of that instance + pixel_array", f"{ms['first'] / ms['one']:.2f}x", "≤ 1.5x"),
+        ("  of which imaging: WADO-RS + volume_from_datasets + render_slice", ms["imaging"],
+         ms["one"], "WADO-RS of that instance + pixel_array",
+         f"{ms['imaging'] / ms['one']:.2f}x", ""),
+        (f"(c) whole series opened ({len(order)} slices)", ms["whole"], ms["plain"],
+         "dicomweb-client retrieve_series (no decode)", f"{ms['whole'] / ms['plain']:.2f}x",
+         "≤ 1500 ms"),
     ]
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        print_table(["what", "size", "ms (median)", "× Orthanc"], rows)
-    print(out.getvalue())
-    with Path(__file__).with_name("README.md").open("a") as f:
-        f.write(
-            f"\n## Slice render vs Orthanc ({date.today()}, `python -m benchmarks.bench_orthanc`)"
-            f"\n\nGenerated CT 512²×{args.slices} in a private Orthanc 1.10 on loopback "
-            "(HTTP compression off); our figures are in-process, Orthanc's include "
-            "loopback HTTP.\n\n" + out.getvalue()
-        )
 
 
-def _middle_file(paths: list[Path], index: int) -> int:
-    """The file of axial slice `index`: the phantom writes slices in position order."""
-    return index
+def _render_route(work: Path, orthanc_url: str, dicomweb_url: str, token: str, uid: str,
+                  order: list[tuple[str, int]]) -> list[tuple]:
+    """Both servers in processes of their own, asked in turns for the same slices."""
+    slices = list(range(0, len(order), max(1, len(order) // 50)))
+    with httpx.Client(base_url=orthanc_url) as client:
+        ids = {z: client.post("/tools/lookup", content=order[z][0].rsplit("/", 1)[1]).json()[0]["ID"]
+               for z in slices}
+    servers = (_server(work / "data", dicomweb_url, ["-m", "labelstack", "serve", "--port"]),
+               _server(work / "data", dicomweb_url, ["-m", "benchmarks.api_server"]))
+    with servers[0] as app_port, servers[1] as api_port:
+        host, orthanc_port = orthanc_url.removeprefix("http://").split(":")
+        conns = {"app": http.client.HTTPConnection("127.0.0.1", app_port),
+                 "api": http.client.HTTPConnection("127.0.0.1", api_port),
+                 "orthanc": http.client.HTTPConnection(host, int(orthanc_port))}
+        auth_header = {"Authorization": f"Bearer {token}"}
+
+        def frame(name: str, z: int) -> bytes:
+            if name == "orthanc":
+                return _get(conns[name], f"/instances/{ids[z]}/rendered?window=40,400,linear",
+                            {"Accept": "image/jpeg"})
+            return _get(conns[name], f"/api/v1/series/{uid}/render?index={z}&ww=400&wl=40"
+                        "&format=jpeg", auth_header)
+
+        for name in ("app", "api"):  # the volume loaded in each server
+            _get(conns[name], f"/api/v1/series/{uid}/render?plane=coronal&format=jpeg", auth_header)
+        for z in slices:  # warm
+            for name in conns:
+                frame(name, z)
+        times: dict[str, list[float]] = {name: [] for name in conns}
+        for n in range(RENDERS):
+            z = slices[n % len(slices)]
+            for name in conns:
+                times[name].append(_ms(lambda name=name, z=z: frame(name, z)))
+    p50 = {name: statistics.median(values) for name, values in times.items()}
+    p95 = {name: statistics.quantiles(values, n=20)[-1] for name, values in times.items()}
+    rows = []
+    for label, which in (("the app (labelstack serve)", "app"),
+                         ("the API alone (no NiceGUI middlewares)", "api")):
+        for stat, values in (("p50", p50), ("p95", p95)):
+            rows.append((f"(a) render route over HTTP, {label}, {stat}", values[which],
+                         values["orthanc"], f"Orthanc /instances/{{id}}/rendered, {stat}",
+                         f"{values[which] / values['orthanc']:.2f}x", "≤ 0.8x"))
+    return rows
+
+
+class _server:
+    """A server on this data dir (`command` + its port), in a process of its own."""
+
+    def __init__(self, data_dir: Path, dicomweb_url: str, command: list[str]) -> None:
+        self.data_dir, self.dicomweb_url, self.port = data_dir, dicomweb_url, free_port()
+        self.command = command
+
+    def __enter__(self) -> int:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+        env.update(LABELSTACK_DATA_DIR=str(self.data_dir))
+        if self.dicomweb_url:
+            env["LABELSTACK_DICOMWEB_URL"] = self.dicomweb_url
+        self.log = (self.data_dir / f"server-{self.port}.log").open("w")
+        self.proc = subprocess.Popen([sys.executable, *self.command, str(self.port)], env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError((self.data_dir / f"server-{self.port}.log").read_text())
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/api/v1/health").status_code == 200:
+                    return self.port
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise RuntimeError("the server did not start")
+
+    def __exit__(self, *_: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        self.log.close()
+
+
+def _get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> bytes:
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{path}: HTTP {response.status} {body[:200]!r}")
+    return body
+
+
+def _ms(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def _empty_caches(uid: str) -> None:
+    """The series leaves the volume caches (memory and disk) and the thumbnails, as if never
+    opened; the index, with its stack order, and the cache object stay, as in a running
+    server."""
+    with session_scope() as session:
+        key = series_load.indexed(session, uid).key
+    runtime.volume_cache().invalidate(key)
+    runtime.thumbnail_path(key).unlink(missing_ok=True)
+
+
+def _render(admin: User, uid: str) -> bytes:
+    with session_scope() as session:
+        return image_view.render(session, actor=admin, series_uid=uid, fmt="jpeg")
+
+
+def _load(uid: str) -> object:
+    with session_scope() as session:
+        return image_view.load_volume(session, uid)
+
+
+def _settle() -> None:
+    """Wait for the background disk copy of the volume just loaded (never timed)."""
+    runtime.volume_cache().flush()
 
 
 if __name__ == "__main__":

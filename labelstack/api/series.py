@@ -1,7 +1,8 @@
 """Series: search the index (admins), and view one series (admins, and the assignees of a
 task that holds it: `image_access`).
 
-Plain `def` routes: decoding and store reads run in the thread pool, off the event loop.
+Plain `def` routes: decoding and store reads run in the thread pool, off the event loop; the
+render route hands its whole request to one worker thread itself.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from labelstack.api.deps import AdminUser, CurrentUser, SessionDep
+from labelstack.api.deps import AdminUser, CurrentUser, SessionDep, oauth2
+from labelstack.db.session import session_scope
 from labelstack.imaging.mpr import Plane
+from labelstack.services.accounts import cached_users
+from labelstack.services.errors import NotAuthenticated
 from labelstack.services.images import catalog as image_catalog
 from labelstack.services.images import view as image_view
 
@@ -53,17 +58,31 @@ def get_metadata(session: SessionDep, actor: CurrentUser, series_uid: str,
 
 @router.get("/{series_uid}/render", response_class=Response,
             responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
-def render(session: SessionDep, actor: CurrentUser, series_uid: str,
-           plane: Plane = Plane.axial,
-           index: Annotated[int | None, Query(ge=0, description="default: middle slice")] = None,
-           ww: Annotated[float | None, Query(gt=0, description="window width")] = None,
-           wl: Annotated[float | None, Query(description="window level (centre)")] = None,
-           invert: Annotated[int, Query(ge=0, le=1)] = 0,
-           format: Literal["png", "jpeg"] = "png") -> Response:  # noqa: A002
-    """One slice at the native pixel grid; the series' default window unless ww/wl are given."""
-    data = image_view.render(session, actor=actor, series_uid=series_uid, plane=plane, index=index,
-                             center=wl, width=ww, invert=bool(invert), fmt=format)
+async def render(token: Annotated[str | None, Depends(oauth2)], series_uid: str,
+                 plane: Plane = Plane.axial,
+                 index: Annotated[int | None, Query(ge=0, description="default: middle slice")] = None,
+                 ww: Annotated[float | None, Query(gt=0, description="window width")] = None,
+                 wl: Annotated[float | None, Query(description="window level (centre)")] = None,
+                 invert: Annotated[int, Query(ge=0, le=1)] = 0,
+                 format: Literal["png", "jpeg"] = "png") -> Response:  # noqa: A002
+    """One slice at the native pixel grid; the series' default window unless ww/wl are given.
+    While the series loads, an axial slice is decoded from its own instance."""
+    if not token:
+        raise NotAuthenticated("not authenticated: send 'Authorization: Bearer <token>'")
+    data = await run_in_threadpool(_render, token, series_uid, plane, index, wl, ww,
+                                   bool(invert), format)
     return Response(data, media_type=MEDIA[format], headers={"Cache-Control": "no-cache"})
+
+
+def _render(token: str, series_uid: str, plane: Plane, index: int | None, wl: float | None,
+            ww: float | None, invert: bool, fmt: str) -> bytes:
+    """The whole request in one worker thread (a sync route with a session and a user
+    dependency took three): the token's user and everything the view rule and the index
+    say come from brief caches, so a frame of a loaded series reads no database."""
+    with session_scope() as session:
+        actor = cached_users.user_for_token(session, token)
+        return image_view.render(session, actor=actor, series_uid=series_uid, plane=plane,
+                                 index=index, center=wl, width=ww, invert=invert, fmt=fmt)
 
 
 @router.get("/{series_uid}/thumbnail", response_class=Response,

@@ -19,13 +19,15 @@ from nicegui import run, ui
 from sqlmodel import Session
 
 from labelstack.annotation.editor import Change
+from labelstack.components.series_progress import SeriesProgress
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.imaging.volume import Volume
 from labelstack.services.annotations import editing
 from labelstack.services.annotations.workspace import ImageWork, Workspace
 from labelstack.services.errors import Conflict, ServiceError
-from labelstack.services.images.view import load_volume
+from labelstack.services.images.series_load import SeriesLoad
+from labelstack.services.images.view import load_volume, start_load
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +75,27 @@ class EditSessions:
     # ---- opening
 
     async def open(self, work: ImageWork) -> Volume:
-        """The image's volume, with its annotations open (those open read-only looked at again)."""
+        """The image's volume, with its annotations open (those open read-only looked at again).
+        A series still loading shows its middle slice and the progress in a dialog meanwhile."""
+        load = await run.io_bound(self._start_load, work.series_uid)
+        if not load.done:
+            with ui.context.client.content, ui.dialog().props("persistent") as dialog, \
+                    ui.card().classes("min-w-[24rem]"):
+                progress = SeriesProgress(work.series_uid, load, title=f"Opening {work.title}")
+            dialog.open()
+            try:
+                await progress.wait()
+            finally:
+                dialog.close()
+                dialog.delete()
         volume, fresh = await run.io_bound(self._open, work)
         self.sessions.update(fresh)
         return volume
+
+    @staticmethod
+    def _start_load(series_uid: str) -> SeriesLoad:
+        with session_scope() as session:
+            return start_load(session, series_uid)
 
     def _open(self, work: ImageWork, *, take_over: bool = False,
               again: set[int] | None = None) -> tuple[Volume, dict[int, editing.EditSession]]:

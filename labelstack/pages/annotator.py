@@ -10,10 +10,11 @@ from nicegui import app, run, ui
 
 from labelstack.components.annotator import Annotator
 from labelstack.components.frame import frame, refusal, signed_in_user
-from labelstack.components.session import browser_user
+from labelstack.components.session import GENERATION_KEY, SESSION_KEY, browser_user
 from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.imaging.mpr import Plane
+from labelstack.services.accounts import cached_users
 from labelstack.services.annotations.workspace import Workspace, task_workspace
 from labelstack.services.errors import NotAuthenticated, ServiceError
 from labelstack.services.images import view as image_view
@@ -48,7 +49,7 @@ def render_for_browser(series_uid: str, plane: Plane = Plane.axial,
                        wl: float | None = None, ww: float | None = Query(default=None, gt=0),
                        invert: int = Query(default=0, ge=0, le=1)) -> Response:
     """A JPEG slice for the signed-in browser, with the same view rule as the API."""
-    user = browser_user()
+    user = _frame_user()
     if user is None:
         return Response("sign in first", status_code=NotAuthenticated.status_code)
     try:
@@ -56,6 +57,19 @@ def render_for_browser(series_uid: str, plane: Plane = Plane.axial,
     except ServiceError as exc:
         return Response(exc.detail, status_code=exc.status_code)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
+
+
+def _frame_user() -> User | None:
+    """`browser_user()`, with the user briefly cached (`cached_users`): a scroll through a
+    series asks for many frames a second. A refusal goes through `browser_user()`, which
+    ends the browser's session."""
+    user_id = app.storage.user.get(SESSION_KEY)
+    if user_id is not None:
+        with session_scope() as session:
+            user = cached_users.active_user(session, user_id)
+        if user is not None and user.session_generation == app.storage.user.get(GENERATION_KEY, 0):
+            return user
+    return browser_user()
 
 
 def _workspace(actor: User, task_id: int) -> Workspace:

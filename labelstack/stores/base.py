@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +17,7 @@ from pydicom import Dataset
 from pydicom.valuerep import DA
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+Progress = Callable[[int], None]  # told how many instances a read has so far
 
 
 def check_uid(uid: str, what: str) -> str:
@@ -104,8 +105,9 @@ class ImageStore(ABC):
         """Undo a `put` whose indexing failed."""
 
     @abstractmethod
-    def read(self, store_keys: Sequence[str]) -> list[Dataset]:
-        """The full datasets (with pixel data) of these instances, in the same order."""
+    def read(self, store_keys: Sequence[str], progress: Progress | None = None) -> list[Dataset]:
+        """The full datasets (with pixel data) of these instances, in the same order;
+        `progress(n)` hears of each one read (in any order, from any thread)."""
 
     @abstractmethod
     def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:

@@ -10,7 +10,14 @@ from pathlib import Path
 from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
 
-from labelstack.stores.base import ImageStore, IndexEntry, SeriesSummary, StoreError, check_uid
+from labelstack.stores.base import (
+    ImageStore,
+    IndexEntry,
+    Progress,
+    SeriesSummary,
+    StoreError,
+    check_uid,
+)
 
 
 class LocalStore(ImageStore):
@@ -49,8 +56,13 @@ class LocalStore(ImageStore):
     def remove(self, store_key: str) -> None:
         self.path(store_key).unlink(missing_ok=True)
 
-    def read(self, store_keys: Sequence[str]) -> list[Dataset]:
-        return [self._read(key, pixels=True) for key in store_keys]
+    def read(self, store_keys: Sequence[str], progress: Progress | None = None) -> list[Dataset]:
+        datasets = []
+        for key in store_keys:
+            datasets.append(self._read(key, pixels=True))
+            if progress is not None:
+                progress(len(datasets))
+        return datasets
 
     def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:
         return [self._read(key, pixels=False) for key in store_keys]

@@ -4,6 +4,10 @@ An image belongs to a task when the task holds it directly (label tasks, annotat
 over images), holds a label assignment on it (annotation tasks), or holds an annotation
 of such an assignment (review tasks). The task's status does not matter: a reviewer may
 look back at what they reviewed.
+
+Decisions to let a user in are kept briefly (`brief_cache`): a viewer asks for every
+frame, and a change to the tasks, items, assignments or annotations (or the series) made
+here is seen by the next request.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from sqlmodel import Session, col, select
 
 from labelstack.db.enums import Role
 from labelstack.db.models import Annotation, LabelAssignment, Series, Task, TaskItem, User
+from labelstack.services.brief_cache import BriefCache
 from labelstack.services.errors import Forbidden, NotFound
 from labelstack.services.security import has_role
+
+_allowed: BriefCache[tuple[int | None, str, str], bool] = BriefCache(
+    *(model.__tablename__ for model in (Series, Task, TaskItem, LabelAssignment, Annotation)))
 
 
 def require_series_reader(session: Session, *, actor: User, series_uid: str) -> None:
@@ -22,14 +30,20 @@ def require_series_reader(session: Session, *, actor: User, series_uid: str) -> 
     An unknown UID is 404 for admins; others get the same 403 as for a series outside their
     tasks, so they cannot probe which UIDs exist.
     """
+    _allowed.get((actor.id, actor.roles, series_uid),
+                 lambda: _check(session, actor=actor, series_uid=series_uid))
+
+
+def _check(session: Session, *, actor: User, series_uid: str) -> bool:
     series = session.exec(select(Series).where(Series.series_uid == series_uid)).first()
     if has_role(actor, Role.admin):
         if series is None:
             raise NotFound(f"no series {series_uid} in the index")
-        return
+        return True
     if series is None or actor.id is None or not _in_their_tasks(session, actor.id, series):
         raise Forbidden(f"series {series_uid} is not part of any of your tasks: only admins "
                         "and the assignees of a task holding it may view it")
+    return True
 
 
 def _in_their_tasks(session: Session, user_id: int, series: Series) -> bool:

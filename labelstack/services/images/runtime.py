@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from labelstack.config import Settings, load_settings
 from labelstack.imaging.cache import VolumeCache
-from labelstack.services.images.shape import content_key
 from labelstack.stores import ImageStore, store_for
 
 _settings: Settings | None = None
@@ -24,6 +24,7 @@ def configure(settings: Settings | None) -> None:
     environment's, read on next use)."""
     global _settings
     _settings = settings
+    _stores.clear()
     reset_cache()
 
 
@@ -34,9 +35,18 @@ def current_settings() -> Settings:
     return _settings
 
 
+_stores: dict[tuple[int, str | None], ImageStore] = {}
+
+
 def store(name: str | None = None) -> ImageStore:
-    """The store called `name` (a series' `store` column), or the configured one."""
-    return store_for(current_settings(), name)
+    """The store called `name` (a series' `store` column), or the configured one; one
+    object per settings, so a DICOMweb store's connections are reused."""
+    settings = current_settings()
+    key = (id(settings), name)
+    found = _stores.get(key)
+    if found is None:
+        found = _stores[key] = store_for(settings, name)
+    return found
 
 
 _cache: VolumeCache | None = None
@@ -64,15 +74,34 @@ def volume_cache() -> VolumeCache:
         return _cache
 
 
+def content_key(series_uid: str, keys: Iterable[str]) -> str:
+    """Names one set of instances of a series (for the volume and thumbnail caches and the
+    stack order): a series that gains, loses or swaps instances gets another key, whatever
+    the count."""
+    ordered = sorted(keys)
+    digest = hashlib.sha256("\n".join(ordered).encode()).hexdigest()[:16]
+    return f"{series_uid}-{len(ordered)}-{digest}"
+
+
 def forget(series_uid: str, keys: list[str]) -> None:
-    """Drop the cached volume and thumbnail of this set of instances (the series left the
-    index)."""
+    """Drop the cached volume, thumbnail and stack order of this set of instances (the series
+    left the index)."""
     key = content_key(series_uid, keys)
     volume_cache().invalidate(key)
     thumbnail_path(key).unlink(missing_ok=True)
+    stack_order_path(key).unlink(missing_ok=True)
 
 
 def thumbnail_path(key: str) -> Path:
     """Hashed: the name never depends on what a store put into a UID."""
+    return _hashed("thumbnails", key, ".jpg")
+
+
+def stack_order_path(key: str) -> Path:
+    """Where `shape.save_stack_order` keeps which instance each slice comes from."""
+    return _hashed("stacks", key, ".json")
+
+
+def _hashed(folder: str, key: str, suffix: str) -> Path:
     name = hashlib.sha256(key.encode()).hexdigest()[:40]
-    return current_settings().data_dir / "cache" / "thumbnails" / f"{name}.jpg"
+    return current_settings().data_dir / "cache" / folder / f"{name}{suffix}"

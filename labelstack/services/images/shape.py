@@ -5,18 +5,31 @@ another size or orientation, and further echoes or phases are split off. Masks a
 at the size the index states, so after an import or a sync touches a series its
 `rows`, `columns` and `number_of_frames` are set to that stack's `(z, y, x)`, computed from
 the headers alone; `number_of_instances` stays the instance count.
+
+The same headers say which instance (and frame) each slice of the stack comes from, which
+a viewer needs before it can show slice `z` of a series not yet decoded (slices are
+ordered by position, never by instance number). That order is kept beside the caches, one
+small file per set of instances (`runtime.stack_order_path`), so opening a series starts
+with one instance instead of every header.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from labelstack.db.models import Instance, Series
-from labelstack.imaging.volume import main_stack_shape
+from labelstack.imaging.dataset import Dataset
+from labelstack.imaging.volume import main_stack_frames, main_stack_shape
+from labelstack.services.images import runtime
 from labelstack.stores import ImageStore
+
+StackOrder = list[tuple[str, int]]  # (store key, frame) of each slice, in z order
 
 MAX_AUDIT_UIDS = 100
 
@@ -27,14 +40,6 @@ def instance_keys(session: Session, series_id: int | None) -> list[str]:
                              .order_by(col(Instance.instance_number), col(Instance.id))).all())
 
 
-def content_key(series_uid: str, keys: Iterable[str]) -> str:
-    """Names one set of instances of a series (for the volume and thumbnail caches): a
-    series that gains, loses or swaps instances gets another key, whatever the count."""
-    ordered = sorted(keys)
-    digest = hashlib.sha256("\n".join(ordered).encode()).hexdigest()[:16]
-    return f"{series_uid}-{len(ordered)}-{digest}"
-
-
 def refresh_shape(session: Session, series: Series, store: ImageStore) -> str | None:
     """Set the series' size to its main stack's from the indexed instances' headers; the
     caller commits. Returns why it could not (headers that describe no image, an unreachable
@@ -43,12 +48,48 @@ def refresh_shape(session: Session, series: Series, store: ImageStore) -> str | 
     if not keys:
         return "no instances"
     try:
-        z, rows, columns = main_stack_shape(store.read_headers(keys))
+        headers = store.read_headers(keys)
+        z, rows, columns = main_stack_shape(headers)
+        save_stack_order(series.series_uid, keys, headers)
     except Exception as exc:  # noqa: BLE001  (ImagingError, StoreError, odd header values)
         return f"{type(exc).__name__}: {exc}"
     series.number_of_frames, series.rows, series.columns = z, rows, columns
     session.add(series)
     return None
+
+
+def save_stack_order(series_uid: str, keys: Sequence[str], headers: Sequence[Dataset]) -> StackOrder:
+    """Work out (from the instances' headers, in `keys` order) and keep the stack order of
+    this set of instances; returns it. A disk that cannot keep it costs the next opening
+    a read of every header, nothing else."""
+    key = runtime.content_key(series_uid, keys)
+    order = [(keys[source], frame) for source, frame in main_stack_frames(headers)]
+    path = runtime.stack_order_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump({"key": key, "stack": order}, out)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass
+    return order
+
+
+def stack_order(series_uid: str, keys: Sequence[str]) -> StackOrder | None:
+    """The kept stack order of this set of instances, or None when none was kept (indexed
+    before it was, or the file is gone)."""
+    key = runtime.content_key(series_uid, keys)
+    try:
+        kept = json.loads(runtime.stack_order_path(key).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("key") != key:
+        return None
+    return [(str(k), int(frame)) for k, frame in kept["stack"]]
 
 
 def uid_summary(uids: Iterable[str]) -> dict[str, object]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from labelstack.db.models import Series, User
-from labelstack.imaging.dataset import Dataset
+from labelstack.db.models import User
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.mpr import PLANES, Plane, display_aspect, slice_count
 from labelstack.imaging.render import render_slice
@@ -22,13 +21,12 @@ from labelstack.imaging.render import thumbnail as render_thumbnail
 from labelstack.imaging.tags import tag_rows
 from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
-from labelstack.services.errors import Conflict, InvalidInput, NotFound
-from labelstack.services.images import runtime
+from labelstack.services.errors import Conflict, InvalidInput
+from labelstack.services.images import runtime, series_load
 from labelstack.services.images.access import require_series_reader
 from labelstack.services.images.catalog import series_row
 from labelstack.services.images.index import SeriesRow
-from labelstack.services.images.shape import content_key, instance_keys
-from labelstack.stores import StoreError
+from labelstack.services.images.series_load import SeriesLoad
 
 
 @dataclass(kw_only=True, slots=True)
@@ -53,6 +51,25 @@ def open_volume(session: Session, *, actor: User, series_uid: str) -> Volume:
     return load_volume(session, series_uid)
 
 
+def open_load(session: Session, *, actor: User, series_uid: str) -> SeriesLoad:
+    """The series' main stack loading in the background, for a user who may view it: the
+    viewer shows its first slice and the progress while it arrives."""
+    require_series_reader(session, actor=actor, series_uid=series_uid)
+    return start_load(session, series_uid)
+
+
+def open_series(session: Session, *, actor: User, series_uid: str) -> tuple[SeriesRow, SeriesLoad]:
+    """The index row and the load of the series (`open_load`), without waiting for it."""
+    load = open_load(session, actor=actor, series_uid=series_uid)
+    return series_row(session, series_uid), load
+
+
+def start_load(session: Session, series_uid: str) -> SeriesLoad:
+    """`open_load` without the permission check (for services and pages that checked their own
+    rule first)."""
+    return series_load.start(series_load.indexed(session, series_uid))
+
+
 INCOMPLETE = ("incomplete series: an import of it did not finish, so instances may be "
               "missing; import the series again to complete it")
 
@@ -68,22 +85,17 @@ def describe(session: Session, *, actor: User, series_uid: str) -> tuple[SeriesR
 
 
 def load_volume(session: Session, series_uid: str) -> Volume:
-    """The series' main stack: from memory, else the disk cache, else decoded from the store;
-    no permission check (for services that checked their own rule first).
+    """The series' main stack: from memory, else the disk cache, else decoded from the store
+    (waiting for the load); no permission check (for services that checked their own rule
+    first).
 
     The cache key names the set of instances, so a series that grew, or was dropped and
     indexed again with other instances, is decoded afresh, even when another process (the
     CLI) changed it.
     """
-    series, keys = _instances(session, series_uid)
-
-    def load() -> Volume:
-        return volume_from_datasets(_read(series, keys))
-
-    try:
-        return runtime.volume_cache().get(content_key(series_uid, keys), load)
-    except ImagingError as exc:
-        raise Conflict(f"series {series_uid} cannot be displayed: {exc}") from None
+    volume = start_load(session, series_uid).wait()
+    assert volume is not None  # no timeout
+    return volume
 
 
 def geometry(volume: Volume) -> Geometry:
@@ -100,13 +112,35 @@ def geometry(volume: Volume) -> Geometry:
 def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str = Plane.axial,
            index: int | None = None, center: float | None = None, width: float | None = None,
            invert: bool = False, fmt: str = "png") -> bytes:
-    """One slice at its native pixel grid; `index=None` is the middle slice."""
-    volume = open_volume(session, actor=actor, series_uid=series_uid)
+    """One slice at its native pixel grid; `index=None` is the middle slice.
+
+    While the series is still loading, an axial slice is decoded from its own instance
+    (in that instance's default window unless one is given); other planes wait for the
+    whole volume.
+    """
     if width is not None and width <= 0:
         raise InvalidInput("window width (ww) must be positive")
+    require_series_reader(session, actor=actor, series_uid=series_uid)
+    with series_load.opening(series_load.indexed(session, series_uid)) as load:
+        if not load.done and Plane(plane) == Plane.axial:  # the load waits for this slice
+            size = load.stack_size()
+            if size is not None:
+                index = size // 2 if index is None else index
+                alone = load.slice_alone(index)
+                if alone is not None:
+                    return _render(alone, plane, 0, center, width, invert, fmt)
+    volume = load.wait()
+    assert volume is not None  # no timeout
     try:
-        if index is None:
-            index = slice_count(volume, plane) // 2
+        index = slice_count(volume, plane) // 2 if index is None else index
+    except ImagingError as exc:
+        raise InvalidInput(str(exc)) from None
+    return _render(volume, plane, index, center, width, invert, fmt)
+
+
+def _render(volume: Volume, plane: Plane | str, index: int, center: float | None,
+            width: float | None, invert: bool, fmt: str) -> bytes:
+    try:
         return render_slice(volume, plane, index, center=center, width=width, invert=invert,
                             fmt=fmt)
     except ImagingError as exc:
@@ -116,12 +150,13 @@ def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str
 def thumbnail(session: Session, *, actor: User, series_uid: str) -> bytes:
     """A small JPEG of the middle image, decoded from that one instance and kept on disk."""
     require_series_reader(session, actor=actor, series_uid=series_uid)
-    series, keys = _instances(session, series_uid)
-    path = runtime.thumbnail_path(content_key(series_uid, keys))
+    item = series_load.indexed(session, series_uid)
+    path = runtime.thumbnail_path(item.key)
     if path.exists():
         return path.read_bytes()
     try:
-        data = render_thumbnail(volume_from_datasets(_read(series, [keys[len(keys) // 2]])))
+        middle = series_load.read(item, [item.keys[len(item.keys) // 2]])
+        data = render_thumbnail(volume_from_datasets(middle))
     except ImagingError as exc:
         raise Conflict(f"series {series_uid} cannot be displayed: {exc}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,27 +167,10 @@ def thumbnail(session: Session, *, actor: User, series_uid: str) -> bytes:
 def metadata(session: Session, *, actor: User, series_uid: str, index: int = 0) -> dict[str, Any]:
     """The DICOM tags of instance `index` (in index order) as rows for a tag table."""
     require_series_reader(session, actor=actor, series_uid=series_uid)
-    series, keys = _instances(session, series_uid)
+    item = series_load.indexed(session, series_uid)
+    keys = item.keys
     if not 0 <= index < len(keys):
         raise InvalidInput(f"instance {index} out of range: this series has 0..{len(keys) - 1}")
-    ds = _read(series, [keys[index]])[0]
+    ds = series_load.read(item, [keys[index]])[0]
     return {"series_uid": series_uid, "sop_instance_uid": str(ds.SOPInstanceUID),
             "instance": index, "instances": len(keys), "tags": tag_rows(ds)}
-
-
-def _instances(session: Session, series_uid: str) -> tuple[Series, list[str]]:
-    series = session.exec(select(Series).where(Series.series_uid == series_uid)).first()
-    if series is None:
-        raise NotFound(f"no series {series_uid} in the index")
-    keys = instance_keys(session, series.id)
-    if not keys:
-        raise NotFound(f"series {series_uid} has no instances")
-    return series, keys
-
-
-def _read(series: Series, keys: list[str]) -> list[Dataset]:
-    try:
-        return runtime.store(series.store).read(keys)
-    except StoreError as exc:
-        raise Conflict(str(exc)) from None
-

@@ -150,7 +150,7 @@ def test_reading_one_or_a_few_instances_fetches_only_those(
     store = DicomWebStore(orthanc.dicomweb_url)
     keys = _store_all(store, ct_files)
     calls: list[str] = []
-    for name in ("retrieve_instance", "retrieve_series"):
+    for name in ("retrieve_instance", "iter_series"):
         original = getattr(store.client, name)
         monkeypatch.setattr(store.client, name,
                             lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
@@ -161,7 +161,7 @@ def test_reading_one_or_a_few_instances_fetches_only_those(
     assert calls == ["retrieve_instance", "retrieve_instance"]
     calls.clear()
     assert len(store.read(keys)) == CT_SHAPE[0]
-    assert calls == ["retrieve_series"]
+    assert calls == ["iter_series"]
 
 
 def test_reading_an_instance_gone_from_orthanc_says_so(dicomweb_settings: Settings, orthanc: Orthanc,
