@@ -6,13 +6,14 @@ once, at start, with one clear message instead of deep inside a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,30 @@ class Settings(BaseSettings):
     # 16 MB) to at most this many times its compressed size: zip bombs are refused.
     max_zip_member_mb: int = Field(default=1024, ge=1)
     max_zip_ratio: float = Field(default=100.0, gt=1)
+    # 3D views (each a VTK process of its own): at most this many open at once, each stopped
+    # this long after its last connection closed.
+    max_3d_views: int = Field(default=4, ge=0)
+    view3d_idle_seconds: float = Field(default=60.0, gt=0)
+    # Test hook: /view3d-lag reports the event loop's worst lag (never on in production).
+    view3d_lag_probe: bool = False
+    # Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For names the client;
+    # empty: the header is ignored, so a caller cannot pick the address it is throttled by.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        for part in _split(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network (e.g. 10.0.0.0/8)") \
+                    from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(part, strict=False) for part in _split(self.trusted_proxies))
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -71,6 +96,10 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(48))
         return key_file.read_text().strip()
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

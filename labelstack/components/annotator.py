@@ -66,7 +66,7 @@ class Annotator:
     def __post_init__(self) -> None:
         self.edits = EditSessions(actor=self.actor, workspace=self.workspace,
                                   current=lambda: self.current, on_state=self.show_state,
-                                  on_masks=lambda: self.views.resend_overlays())
+                                  on_masks=self.masks_reloaded)
 
     @property
     def current(self) -> ImageWork:
@@ -78,6 +78,7 @@ class Annotator:
         self.views = SliceViews(user=self.actor, shortcuts=SHORTCUTS, overlays=self.overlays,
                                 on_stroke=self.on_stroke, on_shape=self.on_shape,
                                 on_activity=lambda: self.edits.touch(self.current))
+        self.views.masks = lambda i: edit.editor.mask if (edit := self.edits.get(i)) else None
         with ui.row().classes("w-full no-wrap gap-3 items-stretch").style("height: calc(100vh - 150px)"):
             with ui.card().props("flat bordered").classes("w-56 shrink-0 gap-1 overflow-auto p-3"):
                 ui.label("Images").classes("text-subtitle2 text-grey-8")
@@ -140,10 +141,17 @@ class Annotator:
         return [(w.annotation_id, edit.editor.slice_overlay(view.plane, view.index))
                 for w in self.current.labels if (edit := self.edits.get(w.annotation_id))]
 
+    def masks_reloaded(self) -> None:
+        self.views.resend_overlays()
+        if self.views.view3d is not None:
+            self.views.view3d.masks_reloaded()
+
     def send_change(self, annotation_id: int, change: Change | None) -> None:
         edit = self.edits.get(annotation_id)
         if edit is None or change is None or not change.changed:
             return
+        if self.views.view3d is not None:
+            self.views.view3d.mask_changed(annotation_id, change.box)
         for view in self.views.views:
             box = edit.editor.box_in_plane(change, view.plane, view.index)
             if box is not None:

@@ -25,6 +25,7 @@ from labelstack.components.slice_viewport import (
     StrokeEventArguments,
     WindowEventArguments,
 )
+from labelstack.components.view3d_panel import Masks, View3DPanel
 from labelstack.db.models import User
 from labelstack.imaging.mpr import PLANES, Plane, slice_map
 from labelstack.imaging.volume import Volume
@@ -64,6 +65,8 @@ class Display:
     width: float
     invert: bool = False
     version: int = 0
+    own: bool = False  # the file's own VOI, slice by slice: the render gets no window
+    table: int | None = None  # one of the file's VOI LUT tables
 
 
 @dataclass(kw_only=True, slots=True)
@@ -97,6 +100,8 @@ class SliceViews:
         self.display: Display | None = None
         self.drawing = Drawing()
         self.cursor: tuple[int, int, int] | None = None
+        self.masks: Masks | None = None  # the labels' masks, for the 3D view
+        self.view3d: View3DPanel | None = None
         saved = self._saved_layout()
         self.layout: int = saved[0]
         self.planes: list[Plane] = saved[1]
@@ -125,7 +130,7 @@ class SliceViews:
                 .props("data-testid=slice-count")
             ui.separator().props("vertical")
             self.preset = ui.select({}, label="Window", on_change=self.on_preset).props(
-                "dense outlined options-dense data-testid=window-preset").classes("w-32")
+                "dense outlined options-dense data-testid=window-preset").classes("w-52")
             ui.button(icon="invert_colors", on_click=self.toggle_invert).props(
                 "flat dense round data-testid=invert").tooltip("Invert (I)")
             ui.button(icon="fit_screen", on_click=self.reset_view).props(
@@ -169,9 +174,9 @@ class SliceViews:
         self.stop()
         self.volume, self.series_uid, self.cursor = volume, series_uid, None
         presets = window_presets(volume)
-        center, width = presets["default"]
-        self.display = Display(center=center, width=width)
-        self.preset.options = {name: name.capitalize() for name in presets}
+        default = presets["default"]
+        self.display = Display(center=default.center, width=default.width, own=default.own)
+        self.preset.options = {name: preset.label for name, preset in presets.items()}
         self.preset.set_value("default")
         self.preset.update()
         cine = volume.kind == "cine"
@@ -237,14 +242,9 @@ class SliceViews:
         self.refresh()
 
     def _volume_slot(self) -> None:
-        """Where the 3D view (volume, label surfaces, slice planes) goes; it is rendered by its
-        own process, which this page does not start yet."""
-        with ui.element("div").classes("column no-wrap items-center justify-center rounded-borders "
-                                       "bg-grey-10 text-grey-5 q-pa-md text-center") \
-                .props("data-testid=viewport-3d"):
-            ui.icon("view_in_ar", size="40px")
-            ui.label("3D view").classes("text-subtitle1 text-grey-4")
-            ui.label("The volume and label surfaces will show here.").classes("text-caption")
+        """The 3D view (volume, label surfaces, slice planes), rendered by a process of its own;
+        it follows these views and stops when the slot goes."""
+        self.view3d = View3DPanel(self, self.masks)
 
     def _through(self, plane: Plane) -> int:
         """The slice of `plane` through the crosshair, else the middle one."""
@@ -311,8 +311,11 @@ class SliceViews:
         if self.display is None:
             return
         d = self.display
+        voi = "" if d.own else f"&wl={d.center:g}&ww={d.width:g}"
+        if d.table is not None:
+            voi = f"&table={d.table}"
         src = (f"/viewer/render/{self.series_uid}?plane={view.plane}&index={view.index}"
-               f"&wl={d.center:g}&ww={d.width:g}&invert={int(d.invert)}&v={d.version}")
+               f"{voi}&invert={int(d.invert)}&v={d.version}")
         view.viewport.set_image(src)
         window = "" if self.volume is not None and self.volume.photometric == "RGB" \
             else f"W {d.width:g}  L {d.center:g}"
@@ -426,6 +429,7 @@ class SliceViews:
             return
         self.display.width = max(1.0, self.display.width + e.dx * 2)
         self.display.center += e.dy * 2
+        self.display.own, self.display.table = False, None
         if e.final:
             self.display.version += 1
             self.preset.set_value(None)
@@ -436,7 +440,9 @@ class SliceViews:
     def on_preset(self, e: Any) -> None:
         if self.volume is None or self.display is None or not e.value:
             return
-        self.display.center, self.display.width = window_presets(self.volume)[e.value]
+        preset = window_presets(self.volume)[e.value]
+        self.display.center, self.display.width = preset.center, preset.width
+        self.display.own, self.display.table = preset.own, preset.table
         self.refresh()
 
     def toggle_invert(self) -> None:
