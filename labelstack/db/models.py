@@ -45,6 +45,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     is_active: bool = Field(default=True)
     roles: str = Field(default="", max_length=64, description="comma-separated roles, sorted")
+    # bumped by a password change or deactivation: browser sessions signed in before it end
+    session_generation: int = Field(default=0)
     created_at: datetime = _created()
 
     @property
@@ -148,7 +150,7 @@ class Task(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     type: TaskType = Field(sa_type=EnumText(TaskType), index=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, index=True)
     description: str = Field(default="", max_length=4000)
     priority: Priority = Field(default=Priority.normal, sa_type=EnumText(Priority), index=True)
     due_date: date | None = Field(default=None, index=True)
@@ -157,17 +159,30 @@ class Task(SQLModel, table=True):
     assignee_id: int | None = Field(default=None, foreign_key="users.id", index=True,
                                     ondelete="SET NULL")
     creator_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    # indexed (with name) for the Tasks list's sorting; text search: db/text_search.py
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False,
+                                 index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False,
+                                 index=True)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     time_spent: float = Field(default=0.0, description="seconds of active work")
     row_version: int = Field(default=1, description="optimistic lock counter")
 
 
+def _one_active(column: str) -> sa.Index:
+    """At most one active task holds an item: the database's own check behind the service's
+    `check_exclusive` (each item column belongs to one task type)."""
+    active = sa.text("active")
+    return sa.Index(f"uq_task_items_active_{column}", column, unique=True,
+                    sqlite_where=active, postgresql_where=active)
+
+
 class TaskItem(SQLModel, table=True):
     __tablename__ = "task_items"
-    __table_args__ = (sa.UniqueConstraint("task_id", "position", name="uq_task_item_position"),)
+    __table_args__ = (sa.UniqueConstraint("task_id", "position", name="uq_task_item_position"),
+                      _one_active("series_id"), _one_active("label_assignment_id"),
+                      _one_active("annotation_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="tasks.id", index=True, ondelete="CASCADE")
@@ -179,6 +194,8 @@ class TaskItem(SQLModel, table=True):
     annotation_id: int | None = Field(default=None, foreign_key="annotations.id", index=True,
                                       ondelete="RESTRICT")
     done: bool = Field(default=False)
+    # the task's status is active (tasks.rules.ACTIVE); kept by services/tasks/items.py
+    active: bool = Field(default=False)
 
 
 class Annotation(SQLModel, table=True):
@@ -250,6 +267,8 @@ class Comment(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
+    # statistics read one action over a period
+    __table_args__ = (sa.Index("ix_audit_events_action_created_at", "action", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

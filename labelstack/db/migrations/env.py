@@ -3,6 +3,7 @@ from sqlmodel import SQLModel
 
 import labelstack.db.models  # noqa: F401  (registers the tables)
 from labelstack.db.session import make_engine
+from labelstack.db.text_search import include_object
 
 target_metadata = SQLModel.metadata
 
@@ -15,6 +16,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -6,9 +6,10 @@ brings the index in line with what a store holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, func, select
 
+from labelstack.db import text_search
 from labelstack.db.models import Instance, LabelAssignment, Series, Study, TaskItem
-from labelstack.db.queries import escape_like
 from labelstack.db.types import utcnow
 from labelstack.services.errors import InvalidInput
 from labelstack.services.images import runtime
@@ -124,27 +125,68 @@ def search_series(session: Session, *, patient: str | None = None, modality: str
     """Series matching every given filter; text filters match parts. `sort` is one of
     `SORTABLE`, `-` first for descending (default: newest study first); ties fall back to
     newest study, patient, series number, so pages never overlap."""
-    order = _order(sort)
-    query = select(Series, Study).join(Study, col(Series.study_id) == col(Study.id))
-    if patient:
-        like = f"%{escape_like(patient.strip())}%"
-        query = query.where(sa.or_(col(Study.patient_id).ilike(like, escape="\\"),
-                                   col(Study.patient_name).ilike(like, escape="\\")))
-    if modality:
-        query = query.where(func.upper(Series.modality) == modality.strip().upper())
-    if date_from:
-        query = query.where(col(Study.study_date) >= date_from)
-    if date_to:
-        query = query.where(col(Study.study_date) <= date_to)
-    if description:
-        like = f"%{escape_like(description.strip())}%"
-        query = query.where(sa.or_(col(Series.series_description).ilike(like, escape="\\"),
-                                   col(Study.study_description).ilike(like, escape="\\")))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    patient_text, description_text = (patient or "").strip(), (description or "").strip()
+    dialect = session.get_bind().dialect.name
+    page, count = _statements(dialect, bool(modality), date_from is not None,
+                              date_to is not None, text_search.kind(patient_text),
+                              text_search.kind(description_text), sort)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    rows = session.exec(query.order_by(*order).offset(max(0, offset)).limit(limit)).all()
-    return SeriesPage(items=[SeriesRow.of(s, st) for s, st in rows], total=total,
-                      offset=max(0, offset), limit=limit)
+    values = {"modality": (modality or "").strip().upper(), "date_from": date_from,
+              "date_to": date_to, "offset": max(0, offset), "limit": limit,
+              "patient": text_search.value(dialect, _PATIENT, patient_text),
+              "description_series": text_search.value(dialect, _SERIES_TEXT, description_text),
+              "description_study": text_search.value(dialect, _STUDY_TEXT, description_text)}
+    found: Sequence[Any] = session.connection().execute(page, values).all()
+    total = found[0].total if found else session.connection().execute(count, values).scalar_one()
+    return SeriesPage(items=[SeriesRow(**dict(zip(_FIELDS, r, strict=False))) for r in found],
+                      total=total, offset=max(0, offset), limit=limit)
+
+
+_PATIENT = ("patient_id", "patient_name")
+_SERIES_TEXT = ("series_description",)
+_STUDY_TEXT = ("study_description",)
+
+
+_FIELDS = tuple(SeriesRow.__dataclass_fields__)
+_STUDY_FIELDS = ("study_uid", "patient_id", "patient_name", "study_date", "study_description",
+                 "accession_number")
+_ROW_COLUMNS = [getattr(Study if name in _STUDY_FIELDS else Series, name).label(name)
+                for name in _FIELDS]
+"""A `SeriesRow`'s fields, selected by name: a page reads columns, not ORM entities."""
+
+
+@lru_cache(maxsize=256)
+def _statements(dialect: str, modality: bool, date_from: bool, date_to: bool,
+                patient: text_search.Kind, description: text_search.Kind, sort: str,
+                ) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The page with its total, and the total alone (for a page past the end), for the
+    filters used; their values are parameters named as in `search_series`, so requests
+    that filter alike share one statement (building it and its cache key cost about as
+    much as running it). No sort here can be read off an index, so the total rides along
+    in a window (the matching runs once)."""
+    def matching(where: text_search.Searchable, model: type[Any], columns: tuple[str, ...],
+                 key: str, kind: text_search.Kind) -> sa.ColumnElement[bool]:
+        return text_search.condition(dialect, where, model, columns, key=key,
+                                     short=kind == "short")
+
+    order = _order(sort)
+    query = sa.select(*_ROW_COLUMNS).join(Study, col(Series.study_id) == col(Study.id))
+    if patient != "none":
+        query = query.where(matching(text_search.STUDIES, Study, _PATIENT, "patient", patient))
+    if modality:
+        query = query.where(func.upper(Series.modality) == sa.bindparam("modality"))
+    if date_from:
+        query = query.where(col(Study.study_date) >= sa.bindparam("date_from"))
+    if date_to:
+        query = query.where(col(Study.study_date) <= sa.bindparam("date_to"))
+    if description != "none":
+        query = query.where(sa.or_(
+            matching(text_search.SERIES, Series, _SERIES_TEXT, "description_series", description),
+            matching(text_search.STUDIES, Study, _STUDY_TEXT, "description_study", description)))
+    page = (query.add_columns(func.count().over().label("total")).order_by(*order)
+            .offset(sa.bindparam("offset", type_=sa.Integer))
+            .limit(sa.bindparam("limit", type_=sa.Integer)))
+    return page, sa.select(func.count()).select_from(query.subquery())
 
 
 def _order(sort: str) -> list[SQLCoreOperations[Any]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 
 from labelstack.db.enums import AuditAction, TaskType
@@ -30,6 +31,7 @@ from labelstack.db.models import (
 )
 from labelstack.services import audit
 from labelstack.services.errors import Conflict, InvalidInput, NotFound
+from labelstack.services.races import flush_or_conflict, lost_race_is_conflict
 from labelstack.services.tasks.rules import ACTIVE
 
 KIND_COLUMN = {
@@ -121,12 +123,23 @@ def record_assignments(session: Session, *, actor: User, task: Task, ids: Sequen
 
 
 def add_items(session: Session, task: Task, ids: Sequence[int]) -> None:
-    """Append items to a flushed task."""
+    """Append items to a flushed task; an item another active task took meanwhile (after
+    `check_exclusive`) is refused by the database's unique index, as the same 409."""
     assert task.id is not None  # flushed
     column = KIND_COLUMN[task.type]
     for position, item_id in enumerate(ids):
         kind: dict[str, Any] = {column: item_id}
-        session.add(TaskItem(task_id=task.id, position=position, **kind))
+        session.add(TaskItem(task_id=task.id, position=position, active=task.status in ACTIVE,
+                             **kind))
+    flush_or_conflict(session, _in_another_task(task.type))
+
+
+def mark_active(session: Session, task: Task) -> None:
+    """Keep the items' `active` flag equal to the task's status after a status change; a
+    reopen whose items another task took meanwhile is refused by the unique index (409)."""
+    with lost_race_is_conflict(session, Conflict(_in_another_task(task.type))):
+        session.execute(sa.update(TaskItem).where(col(TaskItem.task_id) == task.id)
+                        .values(active=task.status in ACTIVE))
 
 
 def item_ids(session: Session, task: Task) -> list[int]:
@@ -161,7 +174,7 @@ def check_exclusive(session: Session, *, task_type: TaskType, ids: Sequence[int]
         query = query.where(Task.id != task_id)
     clashes = session.exec(query).all()
     if clashes:
-        raise Conflict(f"already in another active {task_type} task",
+        raise Conflict(_in_another_task(task_type),
                        items=sorted({c[0] for c in clashes}),
                        task_ids=sorted({c[1] for c in clashes}))
 
@@ -178,43 +191,56 @@ def check_not_author(session: Session, *, annotation_ids: Sequence[int],
                        annotation_ids=sorted(i for i in own if i is not None))
 
 
-def progress_of(session: Session, tasks: Sequence[Task]) -> dict[int, Progress]:
-    """Items done / total and time spent for many tasks in a few queries.
+def progress_columns(task_id: sa.ColumnElement[int] | Mapped[int | None]) -> tuple[sa.ScalarSelect[int],
+                                                             sa.ScalarSelect[int],
+                                                             sa.ScalarSelect[float]]:
+    """Items total, items done and revision seconds of the task `task_id` names in the
+    enclosing statement, as correlated subqueries: a list reads its page and the progress
+    in one round trip.
 
     An item counts as done when flagged (the task was finished) or when its
     work exists: a label added to the image in this task, a saved annotation
-    made in this task, a decided review made in this task. Time spent is the
-    sum over the task's annotation revisions where there are any, else the
-    task's own counter.
+    made in this task, a decided review made in this task.
     """
+    item = aliased(TaskItem)
+    work = sa.or_(
+        col(item.done),
+        sa.exists().where(col(LabelAssignment.task_id) == item.task_id,
+                          col(LabelAssignment.series_id) == item.series_id),
+        sa.exists().where(col(Annotation.task_id) == item.task_id,
+                          col(Annotation.label_assignment_id) == item.label_assignment_id,
+                          sa.exists().where(col(AnnotationRevision.annotation_id)
+                                            == Annotation.id)),
+        sa.exists().where(col(Review.task_id) == item.task_id,
+                          col(Review.annotation_id) == item.annotation_id,
+                          col(Review.result).is_not(None)))
+    total = sa.select(sa.func.count()).select_from(item).where(col(item.task_id) == task_id)
+    spent = (sa.select(sa.func.sum(AnnotationRevision.time_spent))
+             .join(Annotation, col(Annotation.id) == AnnotationRevision.annotation_id)
+             .where(col(Annotation.task_id) == task_id))
+    return total.scalar_subquery(), total.where(work).scalar_subquery(), spent.scalar_subquery()
+
+
+def progress(total: int, done: int, revision_seconds: float | None,
+             task_seconds: float) -> Progress:
+    """Time spent is the revisions' sum where there are any, else the task's own counter."""
+    return Progress(done=done, total=total, time_spent=float(revision_seconds or task_seconds))
+
+
+def progress_of(session: Session, tasks: Sequence[Task]) -> dict[int, Progress]:
+    """Items done / total and time spent of many tasks in one query."""
     ids = [t.id for t in tasks if t.id is not None]
     if not ids:
         return {}
-    items = session.exec(select(TaskItem).where(col(TaskItem.task_id).in_(ids))).all()
-    labelled = set(session.exec(select(LabelAssignment.task_id, LabelAssignment.series_id)
-                                .where(col(LabelAssignment.task_id).in_(ids))).all())
-    saved = set(session.exec(
-        select(Annotation.task_id, Annotation.label_assignment_id)
-        .where(col(Annotation.task_id).in_(ids),
-               sa.exists().where(col(AnnotationRevision.annotation_id) == Annotation.id))).all())
-    decided = set(session.exec(select(Review.task_id, Review.annotation_id)
-                               .where(col(Review.task_id).in_(ids),
-                                      col(Review.result).is_not(None))).all())
-    spent = dict(session.exec(
-        select(Annotation.task_id, sa.func.sum(AnnotationRevision.time_spent))
-        .join(Annotation, col(Annotation.id) == AnnotationRevision.annotation_id)
-        .where(col(Annotation.task_id).in_(ids)).group_by(col(Annotation.task_id))).all())
-    done = dict.fromkeys(ids, 0)
-    total = dict.fromkeys(ids, 0)
-    for item in items:
-        total[item.task_id] += 1
-        work = ((item.task_id, item.series_id) in labelled
-                or (item.task_id, item.label_assignment_id) in saved
-                or (item.task_id, item.annotation_id) in decided)
-        done[item.task_id] += int(item.done or work)
-    return {t.id: Progress(done=done[t.id], total=total[t.id],
-                           time_spent=float(spent.get(t.id) or t.time_spent))
-            for t in tasks if t.id is not None}
+    rows: Sequence[Any] = session.execute(
+        sa.select(col(Task.id), *progress_columns(col(Task.id)))
+        .where(col(Task.id).in_(ids))).all()
+    found = {task_id: (n, done, spent) for task_id, n, done, spent in rows}
+    return {t.id: progress(*found[t.id], t.time_spent) for t in tasks if t.id is not None}
+
+
+def _in_another_task(task_type: TaskType) -> str:
+    return f"already in another active {task_type} task"
 
 
 def mark_all_done(session: Session, task: Task) -> None:
