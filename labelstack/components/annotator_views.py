@@ -124,13 +124,13 @@ class SliceViews:
             self.slice_caption = ui.label("Slice").classes("text-body2 text-grey-8")
             self.index_input = ui.number(value=0, min=0, precision=0, format="%d",
                                          on_change=self.on_index).props(
-                "dense outlined data-testid=slice-index").classes("w-20") \
+                "dense outlined data-testid=slice-index").classes("w-16 shrink-0") \
                 .tooltip("Slice index, from 0 like the voxel readout (↑ / ↓)")
             self.count_label = ui.label("(0–0)").classes("text-body2 text-grey-8 whitespace-nowrap") \
                 .props("data-testid=slice-count")
             ui.separator().props("vertical")
             self.preset = ui.select({}, label="Window", on_change=self.on_preset).props(
-                "dense outlined options-dense data-testid=window-preset").classes("w-52")
+                "dense outlined options-dense data-testid=window-preset").classes("w-32 shrink-0")
             ui.button(icon="invert_colors", on_click=self.toggle_invert).props(
                 "flat dense round data-testid=invert").tooltip("Invert (I)")
             ui.button(icon="fit_screen", on_click=self.reset_view).props(
