@@ -438,6 +438,8 @@ def test_images_are_browsed_by_study(page: Page, server: LiveServer) -> None:
     study.click()
     series = study.locator("[data-testid^=study-series-]")
     expect(series).to_contain_text("Axial CT phantom")
+    expect(series).to_be_visible()
+    page.wait_for_timeout(400)  # the expansion slides open; the picture should show it open
     _shot(page, "images-by-study")
     page.get_by_test_id("images-filter-modality").click()
     page.get_by_role("option", name="MR", exact=True).click()
