@@ -20,7 +20,9 @@ from labelstack.api import (
 from labelstack.api import labels as labels_api
 from labelstack.api import tasks as tasks_api
 from labelstack.api.body_limits import BodyLimits
+from labelstack.api.error_response import service_error_response
 from labelstack.api.forwarded import ForwardedClient
+from labelstack.api.render_lane import RenderLane
 from labelstack.api.schemas import ERROR_RESPONSES
 from labelstack.services.errors import ServiceError, TooLarge
 from labelstack.services.images import runtime as image_runtime
@@ -65,6 +67,15 @@ def install(app: FastAPI) -> None:
                        default=check_small_body)
     app.add_middleware(ForwardedClient,
                        trusted=lambda: image_runtime.current_settings().trusted_proxy_networks)
+    _in_front(app)
+
+
+def _in_front(app: FastAPI) -> None:
+    """The render lane outside every middleware, also those NiceGUI adds when it runs (GZip,
+    sessions, request tracking): Starlette builds its stack on the first request, so the
+    lane wraps what it builds."""
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: RenderLane(build(), prefix=API_PREFIX)  # type: ignore[method-assign]
 
 
 def check_small_body(size: int) -> None:
@@ -76,6 +87,4 @@ def check_small_body(size: int) -> None:
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status_code,
-                        headers=headers)
+    return service_error_response(exc)

@@ -2,7 +2,8 @@
 task that holds it: `image_access`).
 
 Plain `def` routes: decoding and store reads run in the thread pool, off the event loop; the
-render route hands its whole request to one worker thread itself.
+render route hands its whole request to one worker thread itself (`render_frame`, which
+`render_lane` calls too, in front of the web stack).
 """
 
 from __future__ import annotations
@@ -64,25 +65,28 @@ async def render(token: Annotated[str | None, Depends(oauth2)], series_uid: str,
                  ww: Annotated[float | None, Query(gt=0, description="window width")] = None,
                  wl: Annotated[float | None, Query(description="window level (centre)")] = None,
                  invert: Annotated[int, Query(ge=0, le=1)] = 0,
+                 table: Annotated[int | None, Query(
+                     ge=0, description="one of the file's VOI LUT tables (when ww/wl are not given)")] = None,
                  format: Literal["png", "jpeg"] = "png") -> Response:  # noqa: A002
     """One slice at the native pixel grid; the series' default window unless ww/wl are given.
     While the series loads, an axial slice is decoded from its own instance."""
     if not token:
         raise NotAuthenticated("not authenticated: send 'Authorization: Bearer <token>'")
-    data = await run_in_threadpool(_render, token, series_uid, plane, index, wl, ww,
-                                   bool(invert), format)
+    data = await run_in_threadpool(render_frame, token, series_uid, plane, index, wl, ww,
+                                   bool(invert), table, format)
     return Response(data, media_type=MEDIA[format], headers={"Cache-Control": "no-cache"})
 
 
-def _render(token: str, series_uid: str, plane: Plane, index: int | None, wl: float | None,
-            ww: float | None, invert: bool, fmt: str) -> bytes:
+def render_frame(token: str, series_uid: str, plane: Plane, index: int | None, wl: float | None,
+            ww: float | None, invert: bool, table: int | None, fmt: str) -> bytes:
     """The whole request in one worker thread (a sync route with a session and a user
     dependency took three): the token's user and everything the view rule and the index
     say come from brief caches, so a frame of a loaded series reads no database."""
     with session_scope() as session:
         actor = cached_users.user_for_token(session, token)
         return image_view.render(session, actor=actor, series_uid=series_uid, plane=plane,
-                                 index=index, center=wl, width=ww, invert=invert, fmt=fmt)
+                                 index=index, center=wl, width=ww, invert=invert, table=table,
+                                 fmt=fmt)
 
 
 @router.get("/{series_uid}/thumbnail", response_class=Response,

@@ -67,6 +67,7 @@ class Display:
     version: int = 0
     own: bool = False  # the file's own VOI, slice by slice: the render gets no window
     table: int | None = None  # one of the file's VOI LUT tables
+    table_name: str = ""  # shown instead of W/L, which describe no table
 
 
 @dataclass(kw_only=True, slots=True)
@@ -318,7 +319,7 @@ class SliceViews:
                f"{voi}&invert={int(d.invert)}&v={d.version}")
         view.viewport.set_image(src)
         window = "" if self.volume is not None and self.volume.photometric == "RGB" \
-            else f"W {d.width:g}  L {d.center:g}"
+            else d.table_name if d.table is not None else f"W {d.width:g}  L {d.center:g}"
         frame = "" if self.is_volume else "Frame "
         view.viewport.corner_text = {"tl": f"{frame}{view.index}  (0–{self.count(view.plane) - 1})",
                                      "tr": window + ("  inverted" if d.invert else "")}
@@ -429,7 +430,7 @@ class SliceViews:
             return
         self.display.width = max(1.0, self.display.width + e.dx * 2)
         self.display.center += e.dy * 2
-        self.display.own, self.display.table = False, None
+        self.display.own, self.display.table, self.display.table_name = False, None, ""
         if e.final:
             self.display.version += 1
             self.preset.set_value(None)
@@ -443,6 +444,7 @@ class SliceViews:
         preset = window_presets(self.volume)[e.value]
         self.display.center, self.display.width = preset.center, preset.width
         self.display.own, self.display.table = preset.own, preset.table
+        self.display.table_name = preset.label if preset.table is not None else ""
         self.refresh()
 
     def toggle_invert(self) -> None:

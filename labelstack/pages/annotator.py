@@ -47,13 +47,14 @@ async def annotator_page(task_id: int) -> None:
 def render_for_browser(series_uid: str, plane: Plane = Plane.axial,
                        index: int | None = Query(default=None, ge=0),
                        wl: float | None = None, ww: float | None = Query(default=None, gt=0),
-                       invert: int = Query(default=0, ge=0, le=1)) -> Response:
+                       invert: int = Query(default=0, ge=0, le=1),
+                       table: int | None = Query(default=None, ge=0)) -> Response:
     """A JPEG slice for the signed-in browser, with the same view rule as the API."""
     user = _frame_user()
     if user is None:
         return Response("sign in first", status_code=NotAuthenticated.status_code)
     try:
-        data = _render(user, series_uid, plane, index, wl, ww, bool(invert))
+        data = _render(user, series_uid, plane, index, wl, ww, bool(invert), table)
     except ServiceError as exc:
         return Response(exc.detail, status_code=exc.status_code)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
@@ -78,7 +79,8 @@ def _workspace(actor: User, task_id: int) -> Workspace:
 
 
 def _render(actor: User, series_uid: str, plane: Plane, index: int | None, wl: float | None,
-            ww: float | None, invert: bool) -> bytes:
+            ww: float | None, invert: bool, table: int | None) -> bytes:
     with session_scope() as session:
         return image_view.render(session, actor=actor, series_uid=series_uid, plane=plane,
-                                 index=index, center=wl, width=ww, invert=invert, fmt="jpeg")
+                                 index=index, center=wl, width=ww, invert=invert, table=table,
+                                 fmt="jpeg")

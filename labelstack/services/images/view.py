@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from labelstack.db.models import User
 from labelstack.imaging.errors import ImagingError
-from labelstack.imaging.mpr import PLANES, Plane, display_aspect, slice_count
+from labelstack.imaging.mpr import PLANES, Plane, display_aspect, slice_count, stack_position
 from labelstack.imaging.render import render_slice
 from labelstack.imaging.render import thumbnail as render_thumbnail
 from labelstack.imaging.tags import tag_rows
@@ -111,8 +111,9 @@ def geometry(volume: Volume) -> Geometry:
 
 def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str = Plane.axial,
            index: int | None = None, center: float | None = None, width: float | None = None,
-           invert: bool = False, fmt: str = "png") -> bytes:
-    """One slice at its native pixel grid; `index=None` is the middle slice.
+           invert: bool = False, table: int | None = None, fmt: str = "png") -> bytes:
+    """One slice at its native pixel grid; `index=None` is the middle slice; `table` picks
+    one of the file's VOI LUT tables (ignored when a window is given).
 
     While the series is still loading, an axial slice is decoded from its own instance
     (in that instance's default window unless one is given); other planes wait for the
@@ -128,23 +129,40 @@ def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str
                 index = size // 2 if index is None else index
                 alone = load.slice_alone(index)
                 if alone is not None:
-                    return _render(alone, plane, 0, center, width, invert, fmt)
+                    return _render(alone, plane, 0, center, width, invert, table, fmt)
     volume = load.wait()
     assert volume is not None  # no timeout
     try:
         index = slice_count(volume, plane) // 2 if index is None else index
     except ImagingError as exc:
         raise InvalidInput(str(exc)) from None
-    return _render(volume, plane, index, center, width, invert, fmt)
+    return _render(volume, plane, index, center, width, invert, table, fmt)
 
 
 def _render(volume: Volume, plane: Plane | str, index: int, center: float | None,
-            width: float | None, invert: bool, fmt: str) -> bytes:
+            width: float | None, invert: bool, table: int | None, fmt: str) -> bytes:
     try:
+        if table is not None:
+            _check_table(volume, plane, index, table)
         return render_slice(volume, plane, index, center=center, width=width, invert=invert,
-                            fmt=fmt)
+                            table=table, fmt=fmt)
     except ImagingError as exc:
         raise InvalidInput(str(exc)) from None
+
+
+def _check_table(volume: Volume, plane: Plane | str, index: int, table: int) -> None:
+    """`render_slice` quietly falls back to the file's own VOI for a table it lacks; a client
+    asking for one should hear that it is not there."""
+    spec = volume.display
+    count = 0
+    if spec is not None:
+        if not 0 <= index < slice_count(volume, plane):
+            return  # render_slice reports the slice out of range
+        own = spec["slices"][stack_position(volume, plane, index)]
+        count = len(spec["frames"][own]["tables"])
+    if table >= count:
+        have = f"0..{count - 1}" if count else "none"
+        raise InvalidInput(f"VOI LUT table {table} out of range: this image's tables are {have}")
 
 
 def thumbnail(session: Session, *, actor: User, series_uid: str) -> bytes:
