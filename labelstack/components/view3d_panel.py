@@ -91,12 +91,14 @@ class View3DPanel(ui.element):
         self.follower.active = True
 
     def _prepare(self) -> ViewSpec:
-        """The volume's file, the label files and the spec (blocks: decoding, copying)."""
-        with session_scope() as session:
-            path, _ = volume_file(session, actor=self.user, series_uid=self.series_uid)
+        """The volume's file, the label files and the spec (blocks: decoding, copying); the
+        view's directory holds the labels and any copy of the volume, and goes with the view."""
         base = runtime.current_settings().data_dir / "cache" / "view3d-views"
         base.mkdir(parents=True, exist_ok=True)
         self.directory = Path(tempfile.mkdtemp(dir=base))
+        with session_scope() as session:
+            path, _ = volume_file(session, actor=self.user, series_uid=self.series_uid,
+                                  scratch=self.directory)
         labels = [self._mirror(item) for item in self.views.drawing.labels]
         self.shown_labels = self._looks()
         self.shown_slices = self._slices()

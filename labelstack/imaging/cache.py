@@ -75,6 +75,23 @@ class VolumeCache:
             for path in self._paths(key):
                 path.unlink(missing_ok=True)
 
+    def disk_path(self, key: str) -> Path | None:
+        """The committed .npy of ``key`` (after its pending write), for another process to
+        memory-map; None when the disk tier does not hold it (too big, a failed write,
+        evicted). Touched: used now, so the last to be trimmed."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            pending.result()
+        npy, meta_path = self._paths(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("format") != _FORMAT or meta.get("key") != key:
+                return None
+            os.utime(npy)
+        except (OSError, ValueError):
+            return None
+        return npy
+
     def flush(self) -> None:
         """Wait until every volume loaded so far is on disk."""
         for key in list(self._pending):
