@@ -68,7 +68,14 @@ def slice_map(volume: Volume, plane: Plane | str) -> SliceMap:
             raise ImagingError(f"{article} {volume.kind} has frames only: use plane 'axial', "
                                f"not '{Plane(plane).value}'")
         return SliceMap(axes=(0, 1, 2), flips=(False, False, False))
-    directions = _axis_directions(volume.orientation)  # rows: volume axes z, y, x in patient LPS
+    return orientation_map(volume.orientation, plane)
+
+
+def orientation_map(orientation: tuple[float, ...], plane: Plane | str) -> SliceMap:
+    """The axis mapping of ``plane`` for a stack of slices with this ImageOrientationPatient
+    (stacked along its normal): the geometry alone, before any pixels are read."""
+    plane = as_plane(plane)
+    directions = _axis_directions(orientation)  # rows: volume axes z, y, x in patient LPS
     patient_to_axis = _nearest_axes(directions)
     cut, (down, down_sign), (right, right_sign) = _LAYOUT[plane]
     axes = (patient_to_axis[cut], patient_to_axis[down], patient_to_axis[right])
@@ -99,6 +106,16 @@ def extract_slice(volume: Volume, plane: Plane | str, index: int, *,
     view = np.moveaxis(array, mapping.axes, (0, 1, 2))
     steps = tuple(slice(None, None, -1 if flip else 1) for flip in mapping.flips)
     return view[steps][index]
+
+
+def stack_position(volume: Volume, plane: Plane | str, index: int) -> int:
+    """The stored slice that slice ``index`` of ``plane`` is (the plane cuts the stack), else
+    the middle one (it cuts across the stored slices, so none is)."""
+    mapping = slice_map(volume, plane)
+    count = volume.pixels.shape[0]
+    if mapping.axes[0] != 0:
+        return count // 2
+    return count - 1 - index if mapping.flips[0] else index
 
 
 def display_aspect(volume: Volume, plane: Plane | str) -> float:

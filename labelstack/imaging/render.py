@@ -9,7 +9,7 @@ import numpy as np
 
 from labelstack.imaging.display import FrameSpec, Voi, default_voi, display_frame, window
 from labelstack.imaging.errors import ImagingError
-from labelstack.imaging.mpr import Plane, as_plane, extract_slice
+from labelstack.imaging.mpr import Plane, extract_slice, slice_map, stack_position
 from labelstack.imaging.volume import Volume
 from labelstack.imaging.window import default_window
 
@@ -81,9 +81,9 @@ def window_slice(
         own = None
     else:
         inverse = spec["inverse"]
-        axial = as_plane(plane) == Plane.axial
-        own = spec["frames"][spec["slices"][index if axial else len(spec["slices"]) // 2]]
-        frame = own if axial or len(spec["frames"]) == 1 else None  # across frames: per pixel
+        own = spec["frames"][spec["slices"][stack_position(volume, plane, index)]]
+        stacked = slice_map(volume, plane).axes[0] == 0
+        frame = own if stacked or len(spec["frames"]) == 1 else None  # across frames: per pixel
     return display_frame(data, frame, _voi(volume, own, center, width, table), inverse != invert)
 
 

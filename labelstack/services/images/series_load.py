@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from labelstack.db.models import Instance, Series
 from labelstack.imaging.dataset import Dataset
 from labelstack.imaging.errors import ImagingError
+from labelstack.imaging.mpr import Plane, orientation_map
 from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.services.brief_cache import BriefCache
 from labelstack.services.errors import Conflict, InvalidInput, NotFound, ServiceError
@@ -119,15 +120,25 @@ class SeriesLoad:
 
     def slice_alone(self, index: int) -> Volume | None:
         """Axial slice `index` of the volume-to-be as a one-slice volume decoded from its own
-        instance; None when the series is multi-frame (no slice has an instance of its own).
-        Call it inside `opening`, so that the load waits meanwhile."""
+        instance; None when no axial slice has an instance of its own as it is shown
+        (multi-frame, slices acquired in another plane so that an axial one cuts across them,
+        or rows and columns the axial view turns). Call it inside `opening`, so that the load
+        waits meanwhile."""
         order = self._stack_order()
         if order is None:
             return None
-        if not 0 <= index < len(order):
-            raise InvalidInput(f"slice index {index} out of range 0..{len(order) - 1} for axial")
+        last = len(order) - 1
+        alone = self._decode(order[min(max(index, 0), last)][0])
+        mapping = orientation_map(alone.orientation, Plane.axial)
+        if mapping.axes != (0, 1, 2) or any(mapping.flips):
+            return None  # shown turned or mirrored: only the whole volume knows how
+        if not 0 <= index <= last:
+            raise InvalidInput(f"slice index {index} out of range 0..{last} for axial")
+        return alone
+
+    def _decode(self, key: str) -> Volume:
         try:
-            return volume_from_datasets(read(self.item, [order[index][0]]))
+            return volume_from_datasets(read(self.item, [key]))
         except ImagingError as exc:
             raise Conflict(f"series {self.item.series_uid} cannot be displayed: {exc}") from None
 

@@ -6,6 +6,7 @@ The store is the real local store, held back at the series read (`tests/held_sto
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from labelstack.config import Settings
 from labelstack.db.session import session_scope
 from labelstack.imaging.phantom import write_ct_series
+from labelstack.imaging.render import render_slice
 from labelstack.services.images import importing as image_import
 from labelstack.services.images import runtime
 from labelstack.services.images import view as image_view
@@ -147,3 +149,29 @@ def test_a_series_indexed_without_its_stack_order_reads_the_headers_once(
     for z, r in zip((0, CT_SHAPE[0] - 1), early, strict=True):
         late = client.get(RENDER, params={"index": z, "wl": 40, "ww": 400}, headers=admin_headers)
         assert np.array_equal(_pixels(r.content), _pixels(late.content)), f"slice {z}"
+
+
+TURNED = {"sagittal": (0.0, 1.0, 0.0, 0.0, 0.0, -1.0),  # an axial slice cuts across the files
+          "feet-first": (-1.0, 0.0, 0.0, 0.0, 1.0, 0.0)}  # stacked towards the feet, mirrored
+
+
+@pytest.mark.parametrize("acquired", TURNED)
+def test_a_slice_no_file_holds_as_shown_waits_for_the_whole_volume(
+        client: TestClient, settings: Settings, session, admin_headers: dict, monkeypatch,
+        tmp_path: Path, acquired: str) -> None:
+    files = write_ct_series(tmp_path, shape=CT_SHAPE, orientation=TURNED[acquired],
+                            spacing=(2.5, 0.8, 0.8), series_uid=CT_UID, seed=4)
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(files))
+    store = HeldStore(settings.data_dir / "dicom", hold_after=2)
+    monkeypatch.setattr(runtime, "store", lambda name=None: store)
+    params = {"index": 3, "wl": 40, "ww": 400}
+    with ThreadPoolExecutor(1) as pool:
+        early = pool.submit(client.get, RENDER, params=params, headers=admin_headers)
+        assert store.holding.wait(30) and not early.done()
+        store.release.set()
+        answer = early.result(30)
+    assert answer.status_code == 200, answer.text
+    volume = _load().wait(30)
+    assert volume is not None
+    expected = render_slice(volume, "axial", 3, center=40, width=400, fmt="png")
+    assert np.array_equal(_pixels(answer.content), _pixels(expected))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from labelstack.imaging import ImagingError, render_slice, volume_from_datasets, window_slice
-from labelstack.imaging.phantom import phantom_ct
+from labelstack.imaging.mpr import slice_count, slice_map, stack_position
+from labelstack.imaging.phantom import ct_datasets, phantom_ct
 from labelstack.imaging.render import thumbnail
 from tests.unit.imaging.conftest import load
 from tests.unit.imaging.helpers import make_volume
@@ -118,3 +119,22 @@ def test_colour_thumbnail_keeps_its_colours() -> None:
     image = decode(thumbnail(volume))
     assert image.ndim == 3 and max(image.shape[:2]) <= 128
     assert np.abs(image[2, 40].astype(int) - (0, 0, 255)).max() < 40  # red, in BGR
+
+
+@pytest.mark.parametrize("orientation", [(0.0, 1.0, 0.0, 0.0, 0.0, -1.0),    # sagittal slices
+                                         (-1.0, 0.0, 0.0, 0.0, 1.0, 0.0)])  # stacked feet first
+def test_each_slice_of_a_turned_acquisition_shows_in_its_own_file_window(orientation) -> None:
+    """The display settings are the stored slices': an axial view of sagittal slices has more
+    slices than there are files, and one stacked feet first shows the files in reverse."""
+    datasets = ct_datasets(shape=(6, 20, 24), orientation=orientation, seed=1)
+    for k, ds in enumerate(datasets):
+        ds.WindowCenter, ds.WindowWidth = 10.0 * k, 100.0 + 50 * k
+    volume = volume_from_datasets(datasets)
+    for plane in ("axial", "coronal", "sagittal"):
+        for index in range(slice_count(volume, plane)):
+            own = render_slice(volume, plane, index)
+            stored = stack_position(volume, plane, index)
+            center, width = 10.0 * stored, 100.0 + 50 * stored
+            mapping = slice_map(volume, plane)
+            if mapping.axes[0] == 0:  # the plane is the stored slices: each in its window
+                assert own == render_slice(volume, plane, index, center=center, width=width)
