@@ -419,6 +419,6 @@ def test_the_read_only_viewer_from_the_images_page(page: Page, server: LiveServe
 def test_others_cannot_open_the_task(page: Page, server: LiveServer, lung_task: dict) -> None:
     login(page, server, "reviewer")
     page.goto(f"{server.url}/task/{lung_task['task']['id']}")
-    expect(page.get_by_test_id("task-refused")).to_contain_text("not your task")
+    expect(page.get_by_test_id("task-refused")).to_contain_text(f"task {lung_task['task']['id']} not found")
     anonymous = httpx.get(f"{server.url}/viewer/render/anything")
     assert anonymous.status_code == 401

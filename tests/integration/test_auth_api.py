@@ -16,6 +16,7 @@ from labelstack.config import Settings
 from labelstack.services.accounts import auth, users
 from labelstack.services.accounts.auth import LoginThrottle
 from tests.conftest import PASSWORD
+from tests.own_loop import in_own_loop
 
 
 def test_token_flow(client: TestClient, make_user) -> None:
@@ -161,6 +162,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_throttled(peer, paced: P
     assert paced.waits == []  # another client behind the same proxy has its own count
 
 
+@in_own_loop
 async def test_parallel_wrong_guesses_are_throttled_against_each_other(
         db_url: str, make_user, paced: Paced) -> None:
     make_user("annotator", email="ann@example.org")

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from labelstack import api
 from labelstack.config import Settings
 from labelstack.imaging.phantom import write_ct_series
+from tests.own_loop import in_own_loop
 
 MB = 2**20
 TOO_LARGE = {"detail": "request body too large: this route takes at most 1 MB (files go to the "
@@ -59,6 +60,7 @@ def test_an_oversized_declared_body_is_refused_before_authentication(client: Tes
     assert r.json() == TOO_LARGE
 
 
+@in_own_loop
 async def test_an_oversized_chunked_body_is_cut_off(streaming) -> None:
     body = Body()
     r = await streaming("/api/v1/labels", body, "application/json")
@@ -68,6 +70,7 @@ async def test_an_oversized_chunked_body_is_cut_off(streaming) -> None:
     assert body.sent <= 2  # read up to the limit, not the 200 MB
 
 
+@in_own_loop
 async def test_a_form_body_for_the_token_endpoint_is_bounded_too(streaming) -> None:
     r = await streaming("/api/v1/auth/token", Body(5), "application/x-www-form-urlencoded")
     assert r.status_code == 413 and r.json() == TOO_LARGE
@@ -109,6 +112,7 @@ def test_a_real_dicom_upload_over_a_megabyte_is_imported(client: TestClient, mak
     assert r.json()["summary"]["stored"] == 40
 
 
+@in_own_loop
 async def test_a_streamed_upload_over_the_upload_limit_is_cut_off(
         streaming, settings: Settings, make_user, token_for) -> None:
     settings.max_upload_mb = 2

@@ -10,6 +10,7 @@ from labelstack import api
 from labelstack.api.body_limits import BodyLimits
 from labelstack.services.errors import TooLarge
 from labelstack.services.images.importing import check_upload_size
+from tests.own_loop import in_own_loop
 
 
 def _limits(app=None) -> BodyLimits:  # noqa: ANN001
@@ -42,6 +43,7 @@ def test_every_other_route_takes_a_small_body(method: str, path: str) -> None:
     api.check_small_body(2**20)
 
 
+@in_own_loop
 async def test_a_declared_size_over_the_limit_is_answered_without_reading() -> None:
     async def app(scope, receive, send) -> None:  # noqa: ANN001
         raise AssertionError("the app must not be called")

@@ -15,6 +15,7 @@ from labelstack.components.view3d_processes import Views, ViewsExhausted
 from labelstack.config import load_settings
 from labelstack.services.images import runtime
 from labelstack.view3d.spec import ViewSpec
+from tests.own_loop import in_own_loop
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def spec(tmp_path: Path, volume: Path) -> ViewSpec:
                     size=(64, 48))
 
 
+@in_own_loop
 async def test_a_view_starts_on_a_volume_file_and_stops_when_told(data_dir: Path) -> None:
     volume = data_dir / "volume.npy"
     np.save(volume, np.linspace(0, 500, 8 * 16 * 16, dtype=np.float32).reshape(8, 16, 16))
@@ -50,6 +52,7 @@ async def test_a_view_starts_on_a_volume_file_and_stops_when_told(data_dir: Path
     assert not view.directory.exists()
 
 
+@in_own_loop
 async def test_a_view_nobody_is_connected_to_ends_after_the_idle_time(data_dir: Path) -> None:
     volume = data_dir / "volume.npy"
     np.save(volume, np.zeros((8, 16, 16), np.float32))
@@ -66,6 +69,7 @@ async def test_a_view_nobody_is_connected_to_ends_after_the_idle_time(data_dir: 
     assert not view.running and views.get(view.view_id) is None
 
 
+@in_own_loop
 async def test_a_view_that_cannot_start_says_why_and_leaves_nothing(data_dir: Path) -> None:
     views = Views()
     bad = spec(data_dir, data_dir / "missing.npy")
