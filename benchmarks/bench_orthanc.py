@@ -23,13 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from dicomweb_client.api import DICOMwebClient
 
 from benchmarks import print_table
+from benchmarks.series_opening import empty_caches, load, render_middle, settle, timed_ms
 from labelstack.app import prepare
 from labelstack.config import Settings
 from labelstack.db.models import User
@@ -39,8 +39,7 @@ from labelstack.imaging.render import render_slice
 from labelstack.imaging.volume import volume_from_datasets
 from labelstack.services.accounts import auth, users
 from labelstack.services.accounts.users import UserCreate
-from labelstack.services.images import importing, runtime, series_load
-from labelstack.services.images import view as image_view
+from labelstack.services.images import importing, series_load
 from labelstack.services.images.shape import stack_order
 from labelstack.services.images.sources import sources_from_paths
 from labelstack.stores.dicomweb import ANY_SYNTAX
@@ -89,18 +88,18 @@ def _open_cold(admin: User, uid: str, dicomweb_url: str,
     runs: dict[str, list[float]] = {"first": [], "one": [], "imaging": [], "whole": [],
                                     "plain": []}
     for _ in range(COLD_RUNS):
-        _empty_caches(uid)
-        runs["first"].append(_ms(lambda: _render(admin, uid)))
-        _load(uid)
-        _settle()
-        runs["one"].append(_ms(lambda: plain.retrieve_instance(
+        empty_caches(uid)
+        runs["first"].append(timed_ms(lambda: render_middle(admin, uid)))
+        load(uid)
+        settle()
+        runs["one"].append(timed_ms(lambda: plain.retrieve_instance(
             study, series, middle_sop, media_types=ANY_SYNTAX).pixel_array))
-        runs["imaging"].append(_ms(lambda: render_slice(volume_from_datasets([plain.retrieve_instance(
+        runs["imaging"].append(timed_ms(lambda: render_slice(volume_from_datasets([plain.retrieve_instance(
             study, series, middle_sop, media_types=ANY_SYNTAX)]), "axial", 0, fmt="jpeg")))
-        _empty_caches(uid)
-        runs["whole"].append(_ms(lambda: _load(uid)))
-        _settle()
-        runs["plain"].append(_ms(lambda: plain.retrieve_series(study, series)))
+        empty_caches(uid)
+        runs["whole"].append(timed_ms(lambda: load(uid)))
+        settle()
+        runs["plain"].append(timed_ms(lambda: plain.retrieve_series(study, series)))
     ms = {name: statistics.median(values) for name, values in runs.items()}
     return [
         ("(b) first slice, no cache (middle, JPEG)", ms["first"], ms["one"],
@@ -146,7 +145,7 @@ def _render_route(work: Path, orthanc_url: str, dicomweb_url: str, token: str, u
         for n in range(RENDERS):
             z = slices[n % len(slices)]
             for name in conns:
-                times[name].append(_ms(lambda name=name, z=z: frame(name, z)))
+                times[name].append(timed_ms(lambda name=name, z=z: frame(name, z)))
     p50 = {name: statistics.median(values) for name, values in times.items()}
     p95 = {name: statistics.quantiles(values, n=20)[-1] for name, values in times.items()}
     rows = []
@@ -198,37 +197,6 @@ def _get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -
     if response.status != 200:
         raise RuntimeError(f"{path}: HTTP {response.status} {body[:200]!r}")
     return body
-
-
-def _ms(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
-
-
-def _empty_caches(uid: str) -> None:
-    """The series leaves the volume caches (memory and disk) and the thumbnails, as if never
-    opened; the index, with its stack order, and the cache object stay, as in a running
-    server."""
-    with session_scope() as session:
-        key = series_load.indexed(session, uid).key
-    runtime.volume_cache().invalidate(key)
-    runtime.thumbnail_path(key).unlink(missing_ok=True)
-
-
-def _render(admin: User, uid: str) -> bytes:
-    with session_scope() as session:
-        return image_view.render(session, actor=admin, series_uid=uid, fmt="jpeg")
-
-
-def _load(uid: str) -> object:
-    with session_scope() as session:
-        return image_view.load_volume(session, uid)
-
-
-def _settle() -> None:
-    """Wait for the background disk copy of the volume just loaded (never timed)."""
-    runtime.volume_cache().flush()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,16 +23,15 @@ import pydicom
 from pydicom.data import get_testdata_file
 
 from benchmarks import interleaved_ms, median_ms, print_table
+from benchmarks.series_opening import empty_caches, load, render_middle, settle, timed_ms
 from labelstack.app import prepare
 from labelstack.config import Settings
-from labelstack.db.models import User
 from labelstack.db.session import session_scope
 from labelstack.imaging import VolumeCache, render_slice, volume_from_datasets
 from labelstack.imaging.phantom import write_ct_series
 from labelstack.services.accounts import users
 from labelstack.services.accounts.users import UserCreate
 from labelstack.services.images import importing, runtime, series_load
-from labelstack.services.images import view as image_view
 from labelstack.services.images.shape import stack_order
 from labelstack.services.images.sources import sources_from_paths
 
@@ -98,18 +96,18 @@ def _open_cold(paths: list[Path], work: Path, shape: tuple[int, int, int]) -> li
     sitk = _simpleitk_reader(paths[0].parent)
     runs: dict[str, list[float]] = {"first": [], "one": [], "imaging": [], "whole": [], "sitk": []}
     for _ in range(COLD_RUNS):
-        _empty_caches(uid)
-        runs["first"].append(_ms(lambda: _render(admin, uid)))
-        _load(uid)
-        _settle()
-        runs["one"].append(_ms(lambda: pydicom.dcmread(middle).pixel_array))
-        runs["imaging"].append(_ms(lambda: render_slice(volume_from_datasets(
+        empty_caches(uid)
+        runs["first"].append(timed_ms(lambda: render_middle(admin, uid)))
+        load(uid)
+        settle()
+        runs["one"].append(timed_ms(lambda: pydicom.dcmread(middle).pixel_array))
+        runs["imaging"].append(timed_ms(lambda: render_slice(volume_from_datasets(
             [pydicom.dcmread(middle)]), "axial", 0, fmt="jpeg")))
-        _empty_caches(uid)
-        runs["whole"].append(_ms(lambda: _load(uid)))
-        _settle()
+        empty_caches(uid)
+        runs["whole"].append(timed_ms(lambda: load(uid)))
+        settle()
         if sitk is not None:
-            runs["sitk"].append(_ms(sitk))
+            runs["sitk"].append(timed_ms(sitk))
     ms = {name: statistics.median(values) if values else None for name, values in runs.items()}
     rows = [("first slice (middle, JPEG) via images.view.render", ms["first"],
              ms["one"], "dcmread + pixel_array of that instance", f"{ms['first'] / ms['one']:.2f}x",
@@ -139,37 +137,6 @@ def _simpleitk_reader(folder: Path) -> Callable[[], object] | None:
         return SimpleITK.GetArrayViewFromImage(reader.Execute())
 
     return read
-
-
-def _ms(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
-
-
-def _empty_caches(uid: str) -> None:
-    """The series leaves the volume caches (memory and disk) and the thumbnails, as if never
-    opened; the index, with its stack order, and the cache object stay, as in a running
-    server."""
-    with session_scope() as session:
-        key = series_load.indexed(session, uid).key
-    runtime.volume_cache().invalidate(key)
-    runtime.thumbnail_path(key).unlink(missing_ok=True)
-
-
-def _render(admin: User, uid: str) -> bytes:
-    with session_scope() as session:
-        return image_view.render(session, actor=admin, series_uid=uid, fmt="jpeg")
-
-
-def _load(uid: str) -> object:
-    with session_scope() as session:
-        return image_view.load_volume(session, uid)
-
-
-def _settle() -> None:
-    """Wait for the background disk copy of the volume just loaded (never timed)."""
-    runtime.volume_cache().flush()
 
 
 def _measure(name: str, paths: list[Path], cache_dir: Path) -> tuple:
