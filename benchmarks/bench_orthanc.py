@@ -10,7 +10,8 @@ baseline in the same run:
 (c) the whole series opened from Orthanc (``images.view.load_volume``: streamed WADO-RS,
     decode, sort) vs dicomweb-client's plain ``retrieve_series`` (fetch and parse only).
 
-Run: ``python -m benchmarks.bench_orthanc [--slices 300]``; figures go to benchmarks/README.md.
+Run: ``python -m benchmarks.bench_orthanc [--slices 300] [--render-only]``; figures go to
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ COLD_RUNS = 5  # for (b) and (c)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--slices", type=int, default=300)
+    parser.add_argument("--render-only", action="store_true", help="only (a), the render route")
     args = parser.parse_args()
     if reason := unavailable():
         raise SystemExit(reason)
@@ -73,7 +75,7 @@ def main() -> None:
             item = series_load.indexed(session, uid)
         order = stack_order(uid, item.keys)
         assert order is not None, "the import keeps the stack order"
-        opened = _open_cold(admin, uid, orthanc.dicomweb_url, order)
+        opened = [] if args.render_only else _open_cold(admin, uid, orthanc.dicomweb_url, order)
         rendered = _render_route(work, orthanc.url, orthanc.dicomweb_url, token, uid, order)
     print(f"Generated CT 512²×{args.slices} in Orthanc; STOW-RS import via labelstack "
           f"{stow_ms:.0f} ms")

@@ -89,6 +89,18 @@ def render_frame(token: str, series_uid: str, plane: Plane, index: int | None, w
                                  fmt=fmt)
 
 
+def render_known_frame(token: str, series_uid: str, plane: Plane, index: int | None,
+                       wl: float | None, ww: float | None, invert: bool, table: int | None,
+                       fmt: str) -> bytes | None:
+    """`render_frame` without a session or a thread, when the token's user, the view rule,
+    the index and the volume are all held in memory; else None (nothing read)."""
+    actor = cached_users.known_user_for_token(token)
+    if actor is None:
+        return None
+    return image_view.render_ready(actor=actor, series_uid=series_uid, plane=plane, index=index,
+                                   center=wl, width=ww, invert=invert, table=table, fmt=fmt)
+
+
 @router.get("/{series_uid}/thumbnail", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}})
 def thumbnail(session: SessionDep, actor: CurrentUser, series_uid: str) -> Response:

@@ -62,6 +62,10 @@ class VolumeCache:
             self._remember(key, volume)
             return volume
 
+    def in_memory(self, key: str) -> Volume | None:
+        """The volume if the memory tier holds it, else None: never reads the disk or loads."""
+        return self._from_memory(key)
+
     def invalidate(self, key: str) -> None:
         """Forget ``key`` in memory and on disk (its series left the index)."""
         with self._key_lock(key):

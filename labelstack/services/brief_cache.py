@@ -66,10 +66,9 @@ class BriefCache(Generic[K, V]):
     def get(self, key: K, load: Callable[[], V]) -> V:
         stamp = _stamp(self.tables)
         now = time.monotonic()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry.stamp == stamp and entry.expires > now:
-                return entry.value
+        found = self._fresh(key, stamp, now)
+        if found is not None:
+            return found.value
         value = load()
         with self._lock:
             self._entries[key] = _Entry(value, stamp, now + self.ttl)
@@ -77,6 +76,19 @@ class BriefCache(Generic[K, V]):
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return value
+
+    def peek(self, key: K) -> V | None:
+        """The fresh value held for `key`, or None: never loads, so never does I/O (for a
+        caller that must not block, and falls back to `get` elsewhere)."""
+        found = self._fresh(key, _stamp(self.tables), time.monotonic())
+        return None if found is None else found.value
+
+    def _fresh(self, key: K, stamp: tuple[int, ...], now: float) -> _Entry[V] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.stamp == stamp and entry.expires > now:
+                return entry
+            return None
 
     def clear(self) -> None:
         with self._lock:

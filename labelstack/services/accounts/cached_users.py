@@ -31,6 +31,12 @@ def user_for_token(session: Session, token: str) -> User:
     return _by_token.get(token_hash(token), load)
 
 
+def known_user_for_token(token: str) -> User | None:
+    """The token's user when a fresh answer is held, else None (no database: `user_for_token`
+    decides). A refusal is never held, so a revoked token always goes the long way."""
+    return _by_token.peek(token_hash(token))
+
+
 def active_user(session: Session, user_id: int) -> User | None:
     """`users.active_user`, briefly cached."""
     def load() -> User | None:

@@ -34,6 +34,12 @@ def require_series_reader(session: Session, *, actor: User, series_uid: str) -> 
                  lambda: _check(session, actor=actor, series_uid=series_uid))
 
 
+def known_series_reader(*, actor: User, series_uid: str) -> bool:
+    """True when a fresh decision lets `actor` view the series; False means "not known
+    here" (no database read), never a refusal: `require_series_reader` decides."""
+    return _allowed.peek((actor.id, actor.roles, series_uid)) is True
+
+
 def _check(session: Session, *, actor: User, series_uid: str) -> bool:
     series = session.exec(select(Series).where(Series.series_uid == series_uid)).first()
     if has_role(actor, Role.admin):

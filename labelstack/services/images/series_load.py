@@ -65,6 +65,11 @@ def indexed(session: Session, series_uid: str) -> Indexed:
     return _indexed.get(series_uid, load)
 
 
+def known_indexed(series_uid: str) -> Indexed | None:
+    """`indexed` when a fresh answer is held, else None (no database read)."""
+    return _indexed.peek(series_uid)
+
+
 def read(item: Indexed, keys: list[str] | tuple[str, ...]) -> list[Dataset]:
     """Instances of the series from its store; a store that fails is a 409 with its reason."""
     try:

@@ -3,7 +3,8 @@ and DICOM tags. Each view takes the acting user and checks `access.require_serie
 itself, so no caller can forget it; what they may *change* is decided elsewhere.
 
 Everything here blocks (store reads, decoding, encoding): call it from plain `def`
-routes or `run.io_bound`, never inline in an async handler.
+routes or `run.io_bound`, never inline in an async handler; `render_ready` is the one
+exception (memory only, ≈ 0.6 ms of CPU).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
 from labelstack.services.errors import Conflict, InvalidInput
 from labelstack.services.images import runtime, series_load
-from labelstack.services.images.access import require_series_reader
+from labelstack.services.images.access import known_series_reader, require_series_reader
 from labelstack.services.images.catalog import series_row
 from labelstack.services.images.index import SeriesRow
 from labelstack.services.images.series_load import SeriesLoad
@@ -132,6 +133,30 @@ def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str
                     return _render(alone, plane, 0, center, width, invert, table, fmt)
     volume = load.wait()
     assert volume is not None  # no timeout
+    return _render_volume(volume, plane, index, center, width, invert, table, fmt)
+
+
+def render_ready(*, actor: User, series_uid: str, plane: Plane | str = Plane.axial,
+                 index: int | None = None, center: float | None = None,
+                 width: float | None = None, invert: bool = False, table: int | None = None,
+                 fmt: str = "png") -> bytes | None:
+    """`render`, when everything it needs is already held in memory (a fresh view decision,
+    the index entry, the volume in the cache's memory tier); else None, having done no I/O,
+    so an event loop may call it and send the request to `render` in a thread on None.
+    It only ever answers as `render` would: a refusal is never held, so it is not given here."""
+    if width is not None and width <= 0:
+        raise InvalidInput("window width (ww) must be positive")
+    if not known_series_reader(actor=actor, series_uid=series_uid):
+        return None
+    item = series_load.known_indexed(series_uid)
+    volume = None if item is None else runtime.volume_cache().in_memory(item.key)
+    if volume is None:
+        return None
+    return _render_volume(volume, plane, index, center, width, invert, table, fmt)
+
+
+def _render_volume(volume: Volume, plane: Plane | str, index: int | None, center: float | None,
+                   width: float | None, invert: bool, table: int | None, fmt: str) -> bytes:
     try:
         index = slice_count(volume, plane) // 2 if index is None else index
     except ImagingError as exc:

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from labelstack import api
+from labelstack.api import render_lane
 from labelstack.api.render_lane import frame_query
 from labelstack.imaging.mpr import Plane
 
@@ -84,3 +86,33 @@ def test_the_query_is_read_as_the_route_reads_it() -> None:
         Plane.coronal, 20, -300.0, 1500.0, True, 1, "jpeg")
     assert frame_query(b"index=2&index=3") is None
     assert frame_query(b"ww=1_000") is None
+
+
+class CountsThreads:
+    """Stands for `anyio.to_thread` in the lane: records which frames needed a worker thread."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def run_sync(self, func, *args):  # noqa: ANN001, ANN002, ANN201
+        self.calls += 1
+        return await to_thread.run_sync(func, *args)
+
+
+def test_a_warm_frame_is_rendered_without_a_thread_and_a_revoked_token_is_refused_at_once(
+        stacked: TestClient, headers: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    threads = CountsThreads()
+    monkeypatch.setattr(render_lane, "to_thread", threads)
+    params = {"index": 2, "format": "jpeg"}
+    cold = stacked.get(RENDER, params=params, headers=headers)
+    assert cold.status_code == 200 and threads.calls == 1  # the volume was not loaded yet
+    assert stacked.get(f"/api/v1/series/{CT_UID}", headers=headers).status_code == 200  # loaded
+    warm = [stacked.get(RENDER, params=params | {"index": i}, headers=headers) for i in (2, 3)]
+    assert [r.status_code for r in warm] == [200, 200] and threads.calls == 1
+    assert warm[0].content == cold.content
+    bad = stacked.get(RENDER, params={"index": 99}, headers=headers)
+    assert bad.status_code == 422 and "out of range" in bad.json()["detail"] and threads.calls == 1
+    assert stacked.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    r = stacked.get(RENDER, params=params, headers=headers)
+    assert r.status_code == 401 and r.json()["detail"] == "invalid or expired token"
+    assert threads.calls == 2  # not held any more: the long way, which refuses it

@@ -160,3 +160,15 @@ def test_volume_larger_than_the_disk_bound_is_served_but_not_written(tmp_path) -
     assert cache.get("big", loader_of(3, calls, "big")).pixels.nbytes == 1600
     cache.flush()
     assert list(tmp_path.iterdir()) == [] and "big" in cache
+
+
+def test_in_memory_answers_from_memory_only(tmp_path) -> None:
+    calls: list[str] = []
+    first = VolumeCache(tmp_path, max_bytes=1 << 20)
+    assert first.in_memory("a") is None
+    volume = first.get("a", loader_of(1, calls, "a"))
+    assert first.in_memory("a") is volume
+    first.flush()
+    restarted = VolumeCache(tmp_path, max_bytes=1 << 20)
+    assert restarted.in_memory("a") is None  # on disk only: not read from there
+    assert "a" not in restarted and calls == ["a"]

@@ -128,3 +128,18 @@ def test_the_cache_holds_at_most_its_bound() -> None:
     cache.get(0, lambda: loads.append(0) or 0)  # the oldest went
     cache.get(4, lambda: loads.append(4) or 4)  # the newest stayed
     assert loads == [0, 1, 2, 3, 4, 0]
+
+
+def test_peek_answers_only_what_get_would_serve_and_never_loads(session: Session) -> None:
+    loads: list[str] = []
+    cache, read = _reader(session, loads)
+    assert cache.peek(1) is None and loads == []  # nothing held: no read either
+    assert cache.get(1, read) == "first"
+    assert cache.peek(1) == "first" and loads == ["first"]
+    session.execute(update(Note).values(text="second"))
+    assert cache.peek(1) is None  # a write to its table: stale at once
+    session.commit()
+    assert cache.peek(1) is None and loads == ["first"]
+    expired: BriefCache[int, str] = BriefCache(Note.__tablename__, ttl=0)
+    expired.get(1, read)
+    assert expired.peek(1) is None
