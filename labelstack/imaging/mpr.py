@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from itertools import permutations
 
 import numpy as np
@@ -74,7 +75,11 @@ def slice_map(volume: Volume, plane: Plane | str) -> SliceMap:
 def orientation_map(orientation: tuple[float, ...], plane: Plane | str) -> SliceMap:
     """The axis mapping of ``plane`` for a stack of slices with this ImageOrientationPatient
     (stacked along its normal): the geometry alone, before any pixels are read."""
-    plane = as_plane(plane)
+    return _orientation_map(tuple(float(v) for v in orientation), as_plane(plane))
+
+
+@lru_cache(maxsize=256)  # every frame asks again, for the same few stacks
+def _orientation_map(orientation: tuple[float, ...], plane: Plane) -> SliceMap:
     directions = _axis_directions(orientation)  # rows: volume axes z, y, x in patient LPS
     patient_to_axis = _nearest_axes(directions)
     cut, (down, down_sign), (right, right_sign) = _LAYOUT[plane]
