@@ -1,8 +1,9 @@
-"""Fixtures of the integration tests: the image services pointed at a private data dir, and a
-real Orthanc for the DICOMweb tests."""
+"""Fixtures of the integration tests: the image services pointed at a private data dir, a
+real Orthanc for the DICOMweb tests, and the zip bomb."""
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,16 @@ def dicomweb_settings(orthanc: Orthanc, settings: Settings) -> Settings:
     settings.dicomweb_url = orthanc.dicomweb_url
     image_runtime.configure(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def zip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The zip bomb of the import tests and the fuzzer: a ~1 MiB zip holding one
+    member of 1 GiB of zeros, written in 1 MiB steps."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.zip"
+    chunk = bytes(2**20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, \
+            z.open("zeros.dcm", "w", force_zip64=True) as member:
+        for _ in range(1024):
+            member.write(chunk)
+    return path

@@ -176,18 +176,6 @@ def test_a_failure_between_commits_leaves_no_orphans(session: Session, settings:
 
 # --- finding 2: zip bombs -----------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def zip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A ~1 MiB zip holding one member of 1 GiB of zeros, written in 1 MiB steps."""
-    path = tmp_path_factory.mktemp("bomb") / "bomb.zip"
-    chunk = bytes(2**20)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, \
-            z.open("zeros.dcm", "w", force_zip64=True) as member:
-        for _ in range(1024):
-            member.write(chunk)
-    return path
-
-
 def test_a_zip_bomb_is_refused_in_bounded_memory(client: TestClient, admin: dict,
                                                  session: Session, settings: Settings,
                                                  zip_bomb: Path) -> None:
