@@ -37,6 +37,7 @@ from benchmarks.bench_viewport_latency import OURS, PROBE, RATE_HZ, percentile, 
 from labelstack.services.demo.images import DEMO_CT_SHAPE, DEMO_CT_SPACING
 from tests.e2e.conftest import CHROMIUM_ARGS, DEMO_LOGINS, LiveServer, free_port, login
 from tests.e2e.viewport_app import running
+from tests.processes import wait_until_answering
 from tests.services import chromium_path, postgres_database
 
 RADIUS_MM = 3.0  # the annotator's default brush
@@ -60,16 +61,8 @@ def demo_server(root: Path, database_url: str | None) -> Iterator[tuple[LiveServ
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {(data_dir / 'server.log').read_text()}")
-            time.sleep(0.3)
+        wait_until_answering(f"{url}/api/v1/health", proc, data_dir / "server.log",
+                             name="server", timeout=120, interval=0.3)
         yield LiveServer(url, data_dir, database_url or "sqlite"), proc.pid
     finally:
         proc.terminate()

@@ -9,13 +9,12 @@ import json
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.processes import wait_until_answering
 
 PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 
@@ -63,7 +62,8 @@ def running_orthanc(workdir: Path) -> Iterator[Orthanc]:
     process = subprocess.Popen(["Orthanc", str(config_path)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, workdir / "orthanc.log")
+        wait_until_answering(f"{url}/dicom-web/studies", process, workdir / "orthanc.log",
+                             name="Orthanc", timeout=30, interval=0.1)
         yield Orthanc(url=url)
     finally:
         process.terminate()
@@ -73,17 +73,3 @@ def running_orthanc(workdir: Path) -> Iterator[Orthanc]:
             process.kill()
             process.wait()
         log.close()
-
-
-def _wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Orthanc exited ({process.returncode}):\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/dicom-web/studies", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"Orthanc did not answer on {url} within {timeout}s")

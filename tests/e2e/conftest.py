@@ -6,15 +6,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.processes import wait_until_answering
 from tests.services import chromium_path, postgres_database
 
 # Generous waits: CI shares two cores between the server, the browser and the other worker.
@@ -61,17 +60,9 @@ def start_server(tmp_path_factory: pytest.TempPathFactory):
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                    return LiveServer(url, data_dir, database_url or "sqlite")
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"server did not start: {(data_dir / 'server.log').read_text()}")
+        wait_until_answering(f"{url}/api/v1/health", proc, data_dir / "server.log",
+                             name="server", timeout=120, interval=0.3)
+        return LiveServer(url, data_dir, database_url or "sqlite")
 
     yield start
     for proc in procs:

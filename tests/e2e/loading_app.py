@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.processes import wait_until_answering
 
 EMAIL, PASSWORD = "loading-admin@example.org", "loading-admin-pw"
 SERIES_UID = "1.2.826.0.1.3680043.8.498.5151"
@@ -38,7 +39,8 @@ def running(data_dir: Path, port: int) -> Iterator[str]:
                             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc, data_dir / "server.log")
+        wait_until_answering(f"{url}/api/v1/health", proc, data_dir / "server.log",
+                             name="loading app", timeout=120, interval=0.3)
         yield url
     finally:
         if proc.poll() is None:  # no read left waiting for a release
@@ -49,20 +51,6 @@ def running(data_dir: Path, port: int) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"loading app exited: {log.read_text()}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"loading app did not start: {log.read_text()}")
 
 
 def main(port: int, data_dir: Path) -> None:

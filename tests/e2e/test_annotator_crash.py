@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from labelstack.services.annotations.leases import LEASE_SECONDS
 from tests.e2e.conftest import CHROMIUM_ARGS, DEMO_LOGINS, LiveServer, free_port, login, screenshot
+from tests.processes import wait_until_answering
 from tests.services import chromium_path
 
 pytestmark = pytest.mark.browser
@@ -53,17 +54,8 @@ class DemoProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "labelstack", "demo", "--port", str(self.port)],
                                      env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log()}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not start: {self.log()}")
+        wait_until_answering(f"{self.url}/api/v1/health", self.proc, self.data_dir / "server.log",
+                             name="server", timeout=120)
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import httpx
 import numpy as np
 from fastapi import Response
 from nicegui import app, ui
 
 from labelstack.components.slice_viewport import SliceViewport
 from tests.phantoms import phantom_ct
+from tests.processes import wait_until_answering
 
 SLICES = 20
 LABEL = {"id": 1, "color": "#ff8c00", "visible": True, "opacity": 0.55}
@@ -58,18 +58,7 @@ def running() -> Iterator[str]:
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"viewport app exited: {Path(log.name).read_text()}")
-            try:
-                if httpx.get(f"{url}/events", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"viewport app did not start: {Path(log.name).read_text()}")
-            time.sleep(0.2)
+        wait_until_answering(f"{url}/events", proc, Path(log.name), name="viewport app", timeout=60)
         yield url
     finally:
         proc.terminate()
