@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Task
 from labelstack.services.tasks.items import Progress
-from labelstack.services.tasks.queries import TaskPage
+from labelstack.services.tasks.queries import TaskPage, TaskRow
 
 
 class StatusChange(BaseModel):
@@ -41,7 +41,7 @@ class TaskPublic(BaseModel):
     progress: ProgressPublic
 
     @classmethod
-    def of(cls, task: Task, progress: Progress) -> TaskPublic:
+    def of(cls, task: Task | TaskRow, progress: Progress) -> TaskPublic:
         fields = {k: getattr(task, k) for k in cls.model_fields if k != "progress"}
         return cls(**fields, progress=ProgressPublic(done=progress.done, total=progress.total,
                                                      time_spent=progress.time_spent))

@@ -15,6 +15,7 @@ from labelstack.services.labels import catalog as labels
 from labelstack.services.labels import in_tasks as task_labels
 from labelstack.services.labels.in_tasks import TaskLabelAdd
 from labelstack.services.tasks import records as tasks
+from labelstack.services.tasks.queries import TaskRow
 
 ALL = 0
 COLUMNS = [
@@ -34,7 +35,7 @@ LABELS_CELL = """
     </q-td>"""
 
 
-async def label_task_panel(task: Task, *, on_change: Done) -> None:
+async def label_task_panel(task: Task | TaskRow, *, on_change: Done) -> None:
     """Images of the task with their labels; add a label to one or all, remove one (as the
     user acting then)."""
     images, rows, options = await call(_load, task)
@@ -80,7 +81,7 @@ async def label_task_panel(task: Task, *, on_change: Done) -> None:
     table.on("remove", remove)
 
 
-def _load(session: Session, task: Task, *,
+def _load(session: Session, task: Task | TaskRow, *,
           actor: User) -> tuple[dict[int, str], list[dict], dict[int, str]]:
     series_ids = [i.series_id for i in tasks.list_items(session, actor=actor, task_id=task.id)
                   if i.series_id]

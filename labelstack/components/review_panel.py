@@ -12,6 +12,7 @@ from labelstack.db.models import Task, User
 from labelstack.services.annotations import reads as annotations
 from labelstack.services.annotations import reviews
 from labelstack.services.errors import ServiceError
+from labelstack.services.tasks.queries import TaskRow
 
 REVIEW_COLUMNS = [
     {"name": "label", "label": "Label", "field": "label", "align": "left"},
@@ -42,7 +43,7 @@ REVIEW_CELLS = {
 }
 
 
-async def review_panel(task: Task, *, on_change: Done) -> None:
+async def review_panel(task: Task | TaskRow, *, on_change: Done) -> None:
     """The reviews of one in-progress review task, each accepted or rejected here; each
     decision is made as the user acting then."""
     rows = await call(review_rows, task)
@@ -103,7 +104,7 @@ async def review_panel(task: Task, *, on_change: Done) -> None:
     table.on("reject", reject)
 
 
-def review_rows(session: Session, task: Task, *, actor: User) -> list[dict]:
+def review_rows(session: Session, task: Task | TaskRow, *, actor: User) -> list[dict]:
     """The task's reviews with what they are about; author names come from the annotation
     service, since a reviewer may not list users."""
     found = reviews.list_reviews(session, actor=actor, task_id=task.id)

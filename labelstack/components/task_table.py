@@ -27,6 +27,7 @@ from labelstack.db.enums import Priority, TaskStatus, TaskType
 from labelstack.db.models import Task, User
 from labelstack.services.tasks import records
 from labelstack.services.tasks.items import Progress
+from labelstack.services.tasks.queries import TaskRow
 
 COLUMNS = [
     {"name": "name", "label": "Task", "field": "name", "sortable": True, "align": "left",
@@ -163,7 +164,7 @@ class TaskTable:
         show_page(self.table, self.view, rows, total)
 
 
-def status_row(task: Task, progress: Progress | None, *, actor: User,
+def status_row(task: Task | TaskRow, progress: Progress | None, *, actor: User,
                names: dict[int, str]) -> dict:
     """A task's row with the next states `actor` may move it to (its Status menu)."""
     row = task_row(task, progress, assignee=names.get(task.assignee_id, "") if task.assignee_id

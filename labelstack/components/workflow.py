@@ -15,6 +15,7 @@ from labelstack.db.models import Task, User
 from labelstack.services.accounts import users
 from labelstack.services.errors import ServiceError, validation_message
 from labelstack.services.tasks.items import Progress
+from labelstack.services.tasks.queries import TaskRow
 from labelstack.services.tasks.rules import ACTIVE
 
 Done = Callable[[], Awaitable[None]]
@@ -74,7 +75,7 @@ NAME_CELL = """
     </q-td>"""
 
 
-def task_row(task: Task, progress: Progress | None, *, assignee: str = "") -> dict:
+def task_row(task: Task | TaskRow, progress: Progress | None, *, assignee: str = "") -> dict:
     """The plain dict a task table shows for one task and its progress."""
     return {
         "id": task.id, "name": task.name, "description": task.description, "type": task.type,

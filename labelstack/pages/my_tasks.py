@@ -24,7 +24,7 @@ from labelstack.db.models import Task, User
 from labelstack.services.tasks import queries as task_queries
 from labelstack.services.tasks import records
 from labelstack.services.tasks.items import Progress
-from labelstack.services.tasks.queries import TaskFilter
+from labelstack.services.tasks.queries import TaskFilter, TaskRow
 from labelstack.services.workflow import rework, transitions
 from labelstack.services.workflow.rework import Rejection
 
@@ -153,7 +153,7 @@ def _task_table(columns: list[dict], testid: str, actions: str, empty: str, *,
     return table
 
 
-def _load(session: Session, *, actor: User) -> tuple[list[dict], list[dict], list[Task]]:
+def _load(session: Session, *, actor: User) -> tuple[list[dict], list[dict], list[TaskRow]]:
     """My active tasks (in progress, then open), my finished ones, and the takeable ones."""
     queries = (
         TaskFilter(assignee_id=actor.id, status=[S.in_progress, S.open],
@@ -173,7 +173,7 @@ def _load(session: Session, *, actor: User) -> tuple[list[dict], list[dict], lis
     return own, free, working
 
 
-def _mine_row(actor: User, task: Task, progress: Progress | None,
+def _mine_row(actor: User, task: Task | TaskRow, progress: Progress | None,
               rejections: list[Rejection]) -> dict:
     nxt = records.allowed_next(task, actor)
     return {**task_row(task, progress), "can_start": S.in_progress in nxt,

@@ -8,7 +8,7 @@ other gets a 409, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -28,6 +28,16 @@ from labelstack.services.security import has_role
 from labelstack.services.tasks import rules
 
 S = TaskStatus
+
+
+class TaskState(Protocol):
+    """What the who-may-act rules read of a task: the entity, or a row a list read."""
+
+    @property
+    def status(self) -> TaskStatus: ...
+
+    @property
+    def assignee_id(self) -> int | None: ...
 
 
 def get_task(session: Session, task_id: int) -> Task:
@@ -71,12 +81,12 @@ def active_task_types_for(user: User) -> set[TaskType]:
     return {t for t in TaskType if rules.may_do_type(user.role_set, t)}
 
 
-def who(task: Task, actor: User) -> rules.Who:
+def who(task: TaskState, actor: User) -> rules.Who:
     return rules.Who(is_admin=has_role(actor, Role.admin),
                      is_assignee=task.assignee_id is not None and task.assignee_id == actor.id)
 
 
-def allowed_next(task: Task, actor: User) -> list[TaskStatus]:
+def allowed_next(task: TaskState, actor: User) -> list[TaskStatus]:
     """The states `actor` may move `task` to now, in flow order: what every page offers and
     every refusal lists."""
     return rules.allowed_next(task.status, who=who(task, actor),
