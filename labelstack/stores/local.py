@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
@@ -25,6 +25,7 @@ class LocalStore(ImageStore):
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._resolved = root.resolve()
 
     def key_for(self, ds: Dataset) -> str:
         parts = (check_uid(str(ds.StudyInstanceUID), "StudyInstanceUID"),
@@ -33,10 +34,13 @@ class LocalStore(ImageStore):
         return f"{parts[0]}/{parts[1]}/{parts[2]}.dcm"
 
     def path(self, store_key: str) -> Path:
-        path = (self.root / store_key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
+        """The file of a key, refused when the key would leave the store. Checked on the
+        key's own parts: every first slice of a series comes this way, and resolving the
+        path costs a system call per folder."""
+        key = PurePosixPath(store_key)
+        if not key.parts or key.is_absolute() or ".." in key.parts:
             raise StoreError(f"store key {store_key!r} leaves the store")
-        return path
+        return self._resolved / key
 
     def put(self, ds: Dataset, raw: bytes) -> str:
         """Write the original bytes atomically (temp file + rename): never a half file."""
