@@ -128,7 +128,8 @@ def display_frame(values: np.ndarray, spec: FrameSpec | None, voi: Voi, inverse:
         index = cv2.addWeighted(src, 1.0 / spec["slope"], src, 0.0,
                                 -spec["intercept"] / spec["slope"] - spec["low"], dtype=cv2.CV_16U)
         table = _table(spec["slope"], spec["intercept"], spec["low"], _voi_key(voi), inverse)
-        return np.take(table, cast(npt.NDArray[np.uint16], index))  # rounded, saturated: in range
+        # rounded and saturated into the table's 2^16 entries, so "wrap" (no bounds pass) is exact
+        return np.take(table, cast(npt.NDArray[np.uint16], index), mode="wrap")
     out = to_uint8(voi_values(np.asarray(values, np.float64), voi))
     return np.subtract(Y_MAX, out, out=out) if inverse else out
 
