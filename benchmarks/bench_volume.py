@@ -35,7 +35,7 @@ from labelstack.services.images import importing, runtime, series_load
 from labelstack.services.images.shape import stack_order
 from labelstack.services.images.sources import sources_from_paths
 
-COLD_RUNS = 5
+COLD_RUNS = 11
 
 SHAPE = (300, 512, 512)
 
@@ -89,8 +89,8 @@ def _open_cold(paths: list[Path], work: Path, shape: tuple[int, int, int]) -> li
             email="bench@example.org", password="benchmark-only", roles=["admin"]))
     uid = report.items[0].series_uid
     with session_scope() as session:
-        keys = series_load.indexed(session, uid).keys
-    order = stack_order(uid, keys)
+        item = series_load.indexed(session, uid)
+    order = stack_order(item.key, item.keys)
     assert order is not None, "the import keeps the stack order"
     middle = runtime.store("local").path(order[shape[0] // 2][0])
     sitk = _simpleitk_reader(paths[0].parent)

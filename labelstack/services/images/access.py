@@ -18,6 +18,8 @@ from labelstack.db.enums import Role
 from labelstack.db.models import Annotation, LabelAssignment, Series, Task, TaskItem, User
 from labelstack.services.brief_cache import BriefCache
 from labelstack.services.errors import Forbidden, NotFound
+from labelstack.services.images import series_load
+from labelstack.services.images.series_load import Indexed
 from labelstack.services.security import has_role
 
 _allowed: BriefCache[tuple[int | None, str, str], bool] = BriefCache(
@@ -34,9 +36,22 @@ def require_series_reader(session: Session, *, actor: User, series_uid: str) -> 
                  lambda: _check(session, actor=actor, series_uid=series_uid))
 
 
+def readable_series(session: Session, *, actor: User, series_uid: str) -> Indexed:
+    """The series' index entry (`series_load.indexed`), for a user who may view it. For an
+    admin that read is the rule (every indexed series is theirs to see), so opening an image
+    costs one read; anyone else is checked first, so that an unknown UID answers them as a
+    series outside their tasks does."""
+    if not has_role(actor, Role.admin):
+        require_series_reader(session, actor=actor, series_uid=series_uid)
+    return series_load.indexed(session, series_uid)
+
+
 def known_series_reader(*, actor: User, series_uid: str) -> bool:
-    """True when a fresh decision lets `actor` view the series; False means "not known
-    here" (no database read), never a refusal: `require_series_reader` decides."""
+    """True when a fresh decision lets `actor` view the series (for an admin: a fresh index
+    entry); False means "not known here" (no database read), never a refusal:
+    `require_series_reader` decides."""
+    if has_role(actor, Role.admin):
+        return series_load.known_indexed(series_uid) is not None
     return _allowed.peek((actor.id, actor.roles, series_uid)) is True
 
 

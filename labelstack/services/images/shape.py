@@ -34,10 +34,13 @@ StackOrder = list[tuple[str, int]]  # (store key, frame) of each slice, in z ord
 MAX_AUDIT_UIDS = 100
 
 
+INSTANCE_ORDER = (col(Instance.instance_number), col(Instance.id))  # as the viewer reads them
+
+
 def instance_keys(session: Session, series_id: int | None) -> list[str]:
     """Store keys of a series' indexed instances in the order the viewer reads them."""
     return list(session.exec(select(Instance.store_key).where(Instance.series_id == series_id)
-                             .order_by(col(Instance.instance_number), col(Instance.id))).all())
+                             .order_by(*INSTANCE_ORDER)).all())
 
 
 def refresh_shape(session: Session, series: Series, store: ImageStore) -> str | None:
@@ -64,13 +67,14 @@ def save_stack_order(series_uid: str, keys: Sequence[str], headers: Sequence[Dat
     a read of every header, nothing else."""
     key = runtime.content_key(series_uid, keys)
     order = [(keys[source], frame) for source, frame in main_stack_frames(headers)]
+    place = {k: i for i, k in enumerate(sorted(keys))}
     path = runtime.stack_order_path(key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "w") as out:
-                json.dump({"key": key, "stack": order}, out)
+                json.dump({"key": key, "slices": [[place[k], frame] for k, frame in order]}, out)
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
@@ -79,17 +83,23 @@ def save_stack_order(series_uid: str, keys: Sequence[str], headers: Sequence[Dat
     return order
 
 
-def stack_order(series_uid: str, keys: Sequence[str]) -> StackOrder | None:
-    """The kept stack order of this set of instances, or None when none was kept (indexed
-    before it was, or the file is gone)."""
-    key = runtime.content_key(series_uid, keys)
+def stack_order(key: str, keys: Sequence[str]) -> StackOrder | None:
+    """The kept stack order of the set of instances `keys`, whose `runtime.content_key` is
+    `key`; None when none was kept (indexed before it was, or the file is gone or of an
+    older form). The file names each slice's instance by its place among the sorted keys:
+    a few bytes a slice, where the keys are ~150."""
     try:
         kept = json.loads(runtime.stack_order_path(key).read_text())
-    except (OSError, ValueError):
+        slices = kept["slices"] if isinstance(kept, dict) and kept.get("key") == key else None
+    except (OSError, ValueError, KeyError):
         return None
-    if not isinstance(kept, dict) or kept.get("key") != key:
+    ordered = sorted(keys)
+    if not isinstance(slices, list) or not all(
+            isinstance(entry, list) and len(entry) == 2 and type(entry[0]) is int
+            and type(entry[1]) is int and 0 <= entry[0] < len(ordered) and entry[1] >= 0
+            for entry in slices):
         return None
-    return [(str(k), int(frame)) for k, frame in kept["stack"]]
+    return [(ordered[place], frame) for place, frame in slices]
 
 
 def uid_summary(uids: Iterable[str]) -> dict[str, object]:

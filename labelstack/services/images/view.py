@@ -24,7 +24,7 @@ from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
 from labelstack.services.errors import Conflict, InvalidInput
 from labelstack.services.images import runtime, series_load
-from labelstack.services.images.access import known_series_reader, require_series_reader
+from labelstack.services.images.access import known_series_reader, readable_series, require_series_reader
 from labelstack.services.images.catalog import series_row
 from labelstack.services.images.index import SeriesRow
 from labelstack.services.images.series_load import SeriesLoad
@@ -122,8 +122,8 @@ def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str
     """
     if width is not None and width <= 0:
         raise InvalidInput("window width (ww) must be positive")
-    require_series_reader(session, actor=actor, series_uid=series_uid)
-    with series_load.opening(series_load.indexed(session, series_uid)) as load:
+    item = readable_series(session, actor=actor, series_uid=series_uid)
+    with series_load.opening(item) as load:
         if not load.done and Plane(plane) == Plane.axial:  # the load waits for this slice
             size = load.stack_size()
             if size is not None:
@@ -192,8 +192,7 @@ def _check_table(volume: Volume, plane: Plane | str, index: int, table: int) -> 
 
 def thumbnail(session: Session, *, actor: User, series_uid: str) -> bytes:
     """A small JPEG of the middle image, decoded from that one instance and kept on disk."""
-    require_series_reader(session, actor=actor, series_uid=series_uid)
-    item = series_load.indexed(session, series_uid)
+    item = readable_series(session, actor=actor, series_uid=series_uid)
     path = runtime.thumbnail_path(item.key)
     if path.exists():
         return path.read_bytes()
@@ -209,8 +208,7 @@ def thumbnail(session: Session, *, actor: User, series_uid: str) -> bytes:
 
 def metadata(session: Session, *, actor: User, series_uid: str, index: int = 0) -> dict[str, Any]:
     """The DICOM tags of instance `index` (in index order) as rows for a tag table."""
-    require_series_reader(session, actor=actor, series_uid=series_uid)
-    item = series_load.indexed(session, series_uid)
+    item = readable_series(session, actor=actor, series_uid=series_uid)
     keys = item.keys
     if not 0 <= index < len(keys):
         raise InvalidInput(f"instance {index} out of range: this series has 0..{len(keys) - 1}")
