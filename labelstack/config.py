@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     dicomweb_password: str | None = None
     volume_cache_mb: int = 2048
     volume_disk_cache_mb: int = Field(default=20480, ge=0)  # .npy copies in data_dir/cache
+    frame_cache_mb: int = Field(default=64, ge=0)  # encoded frames (~30 KB each), 0: none
     # One upload (all its files together, API or Images page) may carry at most this much.
     max_upload_mb: int = Field(default=2048, ge=1)
     # One file inside an uploaded or imported zip may inflate to at most this much, and (past

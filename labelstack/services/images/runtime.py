@@ -1,5 +1,6 @@
 """The image services' process-wide state, at the bottom of `images/`: the settings they
-follow, the volume cache and the thumbnail files, and the store each series lives in.
+follow, the volume and frame caches and the thumbnail files, and the store each series
+lives in.
 
 Everything else in `images/` reads these through the functions here, so a new
 `configure()` (at start, in tests) reaches every reader at once.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from labelstack.config import Settings, load_settings
 from labelstack.imaging.cache import VolumeCache
+from labelstack.imaging.frame_cache import FrameCache
 from labelstack.stores import ImageStore, store_for
 
 _settings: Settings | None = None
@@ -50,17 +52,19 @@ def store(name: str | None = None) -> ImageStore:
 
 
 _cache: VolumeCache | None = None
+_frames: FrameCache | None = None
 _cache_lock = threading.Lock()
 
 
 def reset_cache() -> None:
-    """Forget the cache (after its pending disk writes) so the next use builds one from the
-    current settings."""
-    global _cache
+    """Forget the caches (the volume cache after its pending disk writes) so the next use
+    builds them from the current settings."""
+    global _cache, _frames
     with _cache_lock:
         if _cache is not None:
             _cache.flush()
         _cache = None
+        _frames = None
 
 
 def volume_cache() -> VolumeCache:
@@ -72,6 +76,14 @@ def volume_cache() -> VolumeCache:
                                  settings.volume_cache_mb << 20,
                                  disk_max_bytes=settings.volume_disk_cache_mb << 20)
         return _cache
+
+
+def frame_cache() -> FrameCache:
+    global _frames
+    with _cache_lock:
+        if _frames is None:
+            _frames = FrameCache(current_settings().frame_cache_mb << 20)
+        return _frames
 
 
 def content_key(series_uid: str, keys: Iterable[str]) -> str:

@@ -133,7 +133,7 @@ def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str
                     return _render(alone, plane, 0, center, width, invert, table, fmt)
     volume = load.wait()
     assert volume is not None  # no timeout
-    return _render_volume(volume, plane, index, center, width, invert, table, fmt)
+    return _render_volume(item.key, volume, plane, index, center, width, invert, table, fmt)
 
 
 def render_ready(*, actor: User, series_uid: str, plane: Plane | str = Plane.axial,
@@ -150,18 +150,22 @@ def render_ready(*, actor: User, series_uid: str, plane: Plane | str = Plane.axi
         return None
     item = series_load.known_indexed(series_uid)
     volume = None if item is None else runtime.volume_cache().in_memory(item.key)
-    if volume is None:
+    if item is None or volume is None:
         return None
-    return _render_volume(volume, plane, index, center, width, invert, table, fmt)
+    return _render_volume(item.key, volume, plane, index, center, width, invert, table, fmt)
 
 
-def _render_volume(volume: Volume, plane: Plane | str, index: int | None, center: float | None,
-                   width: float | None, invert: bool, table: int | None, fmt: str) -> bytes:
+def _render_volume(key: str, volume: Volume, plane: Plane | str, index: int | None,
+                   center: float | None, width: float | None, invert: bool, table: int | None,
+                   fmt: str) -> bytes:
+    """A frame of the whole volume whose content key is `key`, kept in the frame cache."""
     try:
         index = slice_count(volume, plane) // 2 if index is None else index
     except ImagingError as exc:
         raise InvalidInput(str(exc)) from None
-    return _render(volume, plane, index, center, width, invert, table, fmt)
+    frame = (key, plane, index, center, width, invert, table, fmt.lower())  # "axial" is Plane.axial
+    return runtime.frame_cache().get(
+        frame, lambda: _render(volume, plane, index, center, width, invert, table, fmt))
 
 
 def _render(volume: Volume, plane: Plane | str, index: int, center: float | None,

@@ -12,8 +12,11 @@ from sqlmodel import Session, select
 
 from labelstack.config import Settings
 from labelstack.db.models import Series, Task, TaskItem
+from labelstack.imaging.phantom import write_ct_series
 from labelstack.services.images import importing as image_import
+from labelstack.services.images import view as image_view
 from labelstack.services.images.sources import sources_from_paths
+from tests.integration.stores.conftest import CT_SHAPE
 
 CT_UID = "1.2.826.0.1.3680043.8.498.1001"
 RENDER = f"/api/v1/series/{CT_UID}/render"
@@ -115,3 +118,29 @@ def test_a_series_dropped_from_the_index_is_gone_on_the_next_frame(
     session.commit()
     r = client.get(RENDER, headers=headers)
     assert r.status_code == 404 and r.json()["detail"] == f"no series {CT_UID} in the index"
+
+
+def test_a_frame_asked_again_comes_from_the_frame_cache_until_the_series_changes(
+        client: TestClient, world: dict, session: Session, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same slice, window and format: the kept bytes; another window, or the series after
+    it gained an instance (another content key), is rendered again."""
+    renders: list[int] = []
+    real = image_view.render_slice
+    monkeypatch.setattr(image_view, "render_slice",
+                        lambda *a, **k: renders.append(1) or real(*a, **k))
+    headers = world["admin_headers"]
+    assert client.get(f"/api/v1/series/{CT_UID}", headers=headers).status_code == 200  # loaded
+    asked = {"index": 1, "format": "jpeg", "wl": 40, "ww": 400}
+    first = client.get(RENDER, params=asked, headers=headers)
+    again = client.get(RENDER, params=asked, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content and len(renders) == 1
+    other = client.get(RENDER, params=asked | {"ww": 80}, headers=headers)
+    assert other.status_code == 200 and other.content != first.content and len(renders) == 2
+    grown = write_ct_series(tmp_path / "grown", shape=(CT_SHAPE[0] + 1, *CT_SHAPE[1:]),
+                            spacing=(2.5, 0.8, 0.8), patient_id="CT-001", series_uid=CT_UID,
+                            seed=None)
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(grown))
+    assert client.get(RENDER, params=asked, headers=headers).status_code == 200
+    assert len(renders) == 3
