@@ -98,8 +98,7 @@ def _convert(ds: pydicom.Dataset, arr: np.ndarray, properties: dict[str, Any], *
     arr = arr.reshape((frames, int(ds.Rows), int(ds.Columns)) + ((3,) if samples == 3 else ()))
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(arr, _little_endian_palette(ds))
-        return _to_uint8(rgb, 8 * rgb.dtype.itemsize)
+        return _palette_to_rgb(arr, _little_endian_palette(ds))
     if samples == 3:
         return _to_uint8(arr, int(ds.get("BitsStored", 8)))
     out = _rescale(arr, ds, first)
@@ -219,30 +218,71 @@ def _little_endian_palette(ds: pydicom.Dataset) -> pydicom.Dataset:
     return swapped
 
 
-# DICOM PS3.3 C.7.6.3.1.2 (JFIF) YCbCr → RGB, as a 3x4 affine matrix for cv2.transform
-_YBR_TO_RGB = np.array(
-    [
-        [1.0, 0.0, 1.402, -1.402 * 128],
-        [1.0, -0.114 * 1.772 / 0.587, -0.299 * 1.402 / 0.587, (0.114 * 1.772 + 0.299 * 1.402) / 0.587 * 128],
-        [1.0, 1.772, 0.0, -1.772 * 128],
-    ]
-)
+def _palette_to_rgb(arr: np.ndarray, palette: pydicom.Dataset) -> np.ndarray:
+    """Stored values → 8-bit RGB. pydicom's ``apply_color_lut`` colours every value the stored
+    type can hold (at most 65 536) rather than every pixel, and the pixels index that table:
+    4x faster on a cine. Entries go to 8 bits by the bit count of the descriptor, not of the
+    words they come in: some writers put 8-bit entries in 16-bit words (PS3.3 C.7.6.3.1.5 notes it)."""
+    wide = arr.dtype.itemsize > 2  # no table of 2^32 values: colour each pixel
+    values = arr if wide else np.arange(1 << 8 * arr.dtype.itemsize).astype(arr.dtype)  # row i: i as stored
+    colours = apply_color_lut(values, palette)  # first: its error names a missing palette
+    colours = _to_uint8(colours, int(palette.RedPaletteColorLookupTableDescriptor[2]))
+    return colours if wide else np.take(colours, arr, axis=0, mode="wrap")  # negative v: row v + 2^n
+
+
+# PS3.3 C.7.6.3.1.2 YBR_FULL → RGB is the JFIF inverse of ITU-T T.871 §7, Round(x) = floor(x + 1/2),
+# clamped to 0 … 255. G = Round(Y − (0.114 · 1.772 · (Cb − 128) + 0.299 · 1.402 · (Cr − 128)) / 0.587),
+# and Y is an integer, so G = Y + Round(t(Cb, Cr)): Round(t) for every (Cb, Cr), in exact integers
+# (over 587 000), at index Cb | Cr << 8.
+_CHROMA = np.arange(256, dtype=np.int64) - 128
+_GREEN_OFFSET = ((-202008 * _CHROMA[None, :] - 419198 * _CHROMA[:, None] + 293500) // 587000
+                 ).astype(np.int16).ravel()
+_BLOCK_PIXELS = 1 << 18
 
 
 def _ybr_full_to_rgb(arr: np.ndarray) -> np.ndarray:
-    """One OpenCV pass instead of pydicom's float32 numpy conversion (≈5x faster on cines)."""
+    """YBR_FULL / YBR_FULL_422 (decoded to full resolution) → RGB exactly as the standard says for
+    8-bit data (every one of the 2^24 inputs is tested), wider data by pydicom. Blocks of 2^18
+    pixels keep the temporaries in cache: 3x faster on a cine than whole-array passes."""
     if arr.dtype != np.uint8:
         return convert_color_space(arr, "YBR_FULL", "RGB")
-    flat = np.ascontiguousarray(arr).reshape(-1, arr.shape[-2], 3)
-    return cv2.transform(flat, _YBR_TO_RGB).reshape(arr.shape)
+    rows = np.ascontiguousarray(arr).reshape(-1, arr.shape[-2], 3)
+    out = np.empty_like(rows)
+    step = max(1, _BLOCK_PIXELS // rows.shape[1])
+    for start in range(0, rows.shape[0], step):
+        block = rows[start : start + step]
+        y, cb, cr = cv2.split(block)
+        red, blue = _plus_chroma(y, cr, 1.402), _plus_chroma(y, cb, 1.772)
+        cv2.merge([red, _green(block, y), blue], out[start : start + step])
+    return out.reshape(arr.shape)
+
+
+def _plus_chroma(y: np.ndarray, chroma: np.ndarray, coefficient: float) -> np.ndarray:
+    """R or B: Round(Y + coefficient · (chroma − 128)), clamped, in one OpenCV pass. The exact
+    values are multiples of 1/1000 and addWeighted's float32 arithmetic errs by less than 1/5000,
+    so adding 1/2000 makes its round-to-nearest take halves up, as Round does, and moves no
+    other value across a rounding boundary."""
+    return cv2.addWeighted(y, 1.0, chroma, coefficient, 1 / 2000 - 128 * coefficient)
+
+
+def _green(ybr: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """G: Y + the exact table's offset, clamped. Float32 cannot do G: its coefficients need a
+    precision of 1/587 000. Cb and Cr are adjacent bytes of each pixel, so read in place as a
+    little-endian uint16 they are the table index; every uint16 is a valid one (``wrap`` skips
+    the bounds check)."""
+    pairs = np.ndarray((y.size,), "<u2", buffer=ybr, offset=1, strides=(3,))
+    offset = np.take(_GREEN_OFFSET, pairs, mode="wrap").reshape(y.shape)
+    return np.clip(cv2.add(y.astype(np.int16), offset), 0, 255).astype(np.uint8)
 
 
 def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
-    """Colour to 8 bits per channel: the browser shows no more, and it keeps volumes small."""
-    if arr.dtype == np.uint8:
-        return arr
-    shift = max(bits - 8, 0)
-    return (arr.astype(np.uint32, copy=False) >> shift).astype(np.uint8)
+    """n-bit colour values over their full range to 8 bits, ``floor(v · 255 / (2^n − 1) + 1/2)``
+    in integers (no ties: 2^n − 1 is odd): the inverse of storing 8-bit v as v · 257, the grey
+    pipeline's rule too. The browser shows no more than 8 bits, and they keep volumes small."""
+    if bits <= 8:
+        return arr.astype(np.uint8, copy=False)
+    top = (1 << bits) - 1
+    return ((arr.astype(np.uint64) * 510 + top) // (2 * top)).astype(np.uint8)
 
 
 def _rescale(arr: np.ndarray, ds: pydicom.Dataset, first: int = 0) -> np.ndarray:
