@@ -9,6 +9,7 @@ time (``window.apply_window`` via ``Volume.photometric == "MONOCHROME1"``). Colo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -101,11 +102,7 @@ def _convert(ds: pydicom.Dataset, arr: np.ndarray, properties: dict[str, Any], *
         return _palette_to_rgb(arr, _little_endian_palette(ds))
     if samples == 3:
         return _to_uint8(arr, int(ds.get("BitsStored", 8)))
-    out = _rescale(arr, ds, first)
-    if not np.isfinite(out).all():
-        raise ImagingError("pixel values are not finite numbers after the modality rescale "
-                           "(RescaleSlope, RescaleIntercept or the modality LUT)")
-    return out
+    return _rescale(arr, ds, first)
 
 
 def _check_header(ds: pydicom.Dataset) -> UID:
@@ -287,7 +284,7 @@ def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
 
 def _rescale(arr: np.ndarray, ds: pydicom.Dataset, first: int = 0) -> np.ndarray:
     """Stored values → modality values, per frame where functional groups say so; `arr`
-    holds the frames from `first` on."""
+    holds the frames from `first` on. Values that are not finite numbers are refused."""
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")
     if per_frame is not None:
         shared = (ds.get("SharedFunctionalGroupsSequence") or [None])[0]
@@ -296,16 +293,36 @@ def _rescale(arr: np.ndarray, ds: pydicom.Dataset, first: int = 0) -> np.ndarray
             slope, intercept = _frame_rescale(per_frame[k] if k < len(per_frame) else None, shared)
             np.multiply(frame, np.float32(slope), out=out[k - first], casting="unsafe")
             out[k - first] += np.float32(intercept)
-        return out
+        return _finite(out)
     if ds.get("ModalityLUTSequence"):
-        return apply_modality_lut(arr, ds).astype(np.float32)
+        return _finite(apply_modality_lut(arr, ds).astype(np.float32))
     out = arr.astype(np.float32)
     slope = float(ds.get("RescaleSlope", 1) or 1)
     intercept = float(ds.get("RescaleIntercept", 0) or 0)
-    if slope != 1:
-        out *= np.float32(slope)
-    if intercept:
-        out += np.float32(intercept)
+    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+        if slope != 1:
+            out *= np.float32(slope)
+        if intercept:
+            out += np.float32(intercept)
+    return out if _stays_finite(arr.dtype, slope, intercept) else _finite(out)
+
+
+FLOAT32_SAFE = 1e38  # below float32's largest, 3.4e38
+
+
+def _stays_finite(dtype: np.dtype, slope: float, intercept: float) -> bool:
+    """Whether every value of an integer `dtype` rescales to a finite float32: then no pass
+    over the pixels is needed to know (a 300-slice CT: ~20 ms)."""
+    if not np.issubdtype(dtype, np.integer) or not (math.isfinite(slope) and math.isfinite(intercept)):
+        return False
+    info = np.iinfo(dtype)
+    return max(-int(info.min), int(info.max)) * abs(slope) + abs(intercept) < FLOAT32_SAFE
+
+
+def _finite(out: np.ndarray) -> np.ndarray:
+    if not np.isfinite(out).all():
+        raise ImagingError("pixel values are not finite numbers after the modality rescale "
+                           "(RescaleSlope, RescaleIntercept or the modality LUT)")
     return out
 
 

@@ -342,8 +342,29 @@ def _last_frame_cut(name: str) -> pydicom.Dataset:
     return ds
 
 
+def _rescaled(slope: str) -> pydicom.Dataset:
+    ds = _ct()
+    ds.RescaleSlope = slope
+    return ds
+
+
+def _rescale_past_float32() -> pydicom.Dataset:
+    """Slope and intercept each finite, their result for these pixels not."""
+    ds = _ct()
+    ds.RescaleSlope = "1e37"
+    ds.RescaleIntercept = "3.3e38"
+    return ds
+
+
 BAD = [
     pytest.param(_truncated, "truncated pixel data", id="truncated"),
+    pytest.param(lambda: _rescaled("1e39"), "not finite numbers after the modality rescale",
+                 id="slope-beyond-float32"),
+    pytest.param(lambda: _rescaled("inf"), "not finite numbers after the modality rescale",
+                 id="slope-infinite",
+                 marks=pytest.mark.filterwarnings("ignore:Invalid value for VR DS")),
+    pytest.param(_rescale_past_float32, "not finite numbers after the modality rescale",
+                 id="intercept-overflows"),
     pytest.param(lambda: _fewer_frames("emri_small_jpeg_2k_lossless.dcm", 6, bot=False),
                  "truncated pixel data: 6 of 10 frames", id="j2k-frames-missing"),
     pytest.param(lambda: _fewer_frames("color3d_jpeg_baseline.dcm", 100, bot=False),
