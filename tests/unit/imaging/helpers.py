@@ -1,10 +1,18 @@
-"""Small in-memory volumes for the geometry, window, render and cache tests."""
+"""Small in-memory volumes for the geometry, window, render and cache tests, and the
+reference files the pixel tests go through."""
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_files
 
 from labelstack.imaging import Volume
+from labelstack.imaging.dataset import undisplayable
 
 
 def make_volume(
@@ -31,3 +39,23 @@ def make_volume(
         kind=kind,
         warnings=[],
     )
+
+
+def displayable_testdata(*, grey: bool) -> list[pytest.param]:
+    """Every file of pydicom / pydicom-data with pixel data the viewer accepts: the grey ones
+    (one sample, MONOCHROME1/2) or all the others (colour)."""
+    params = []
+    for name in sorted(get_testdata_files()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ds = pydicom.dcmread(name)
+            except Exception:  # noqa: BLE001  (deliberately broken reference files)
+                continue
+            if "PixelData" not in ds or undisplayable(ds) is not None:
+                continue
+            is_grey = int(ds.get("SamplesPerPixel", 1)) == 1 and \
+                str(ds.get("PhotometricInterpretation")) in ("MONOCHROME1", "MONOCHROME2")
+        if is_grey == grey:
+            params.append(pytest.param(name, id=Path(name).name))
+    return params

@@ -13,20 +13,16 @@ First and last frame of multi-frame files; every comparison is exact (0 levels).
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pydicom
 import pytest
-from pydicom.data import get_testdata_files
 from pydicom.pixels import apply_color_lut, convert_color_space, get_decoder
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from labelstack.imaging import extract_slice, volume_from_datasets, window_slice
-from labelstack.imaging.dataset import undisplayable
 from labelstack.imaging.volume import main_stack_frames
 from tests.unit.imaging.conftest import roundtrip
+from tests.unit.imaging.helpers import displayable_testdata
 
 COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "PALETTE COLOR")
 
@@ -72,26 +68,7 @@ def reference(ds: pydicom.Dataset, frame: int) -> np.ndarray:
     return eight_bits(arr, bits)
 
 
-def _testdata() -> list[pytest.param]:
-    """Every file of pydicom / pydicom-data with pixel data the viewer accepts and the grey
-    test does not take: what is neither refused nor MONOCHROME1/2 with one sample."""
-    params = []
-    for name in sorted(get_testdata_files()):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                ds = pydicom.dcmread(name)
-            except Exception:  # noqa: BLE001  (deliberately broken reference files)
-                continue
-            if "PixelData" not in ds or (int(ds.get("SamplesPerPixel", 1)) == 1 and str(
-                    ds.get("PhotometricInterpretation")) in ("MONOCHROME1", "MONOCHROME2")) or \
-                    undisplayable(ds) is not None:
-                continue
-        params.append(pytest.param(name, id=Path(name).name))
-    return params
-
-
-FILES = _testdata()
+FILES = displayable_testdata(grey=False)
 
 
 @pytest.mark.filterwarnings("ignore")

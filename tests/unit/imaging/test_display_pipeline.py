@@ -8,22 +8,21 @@ for MONOCHROME1 or Presentation LUT Shape INVERSE. Every comparison is exact (0 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file, get_testdata_files
+from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from labelstack.imaging import VolumeCache, extract_slice, volume_from_datasets, window_presets, window_slice
-from labelstack.imaging.dataset import undisplayable
 from labelstack.imaging.display import FUNCTIONS
 from labelstack.imaging.volume import main_stack_frames
 from labelstack.imaging.window import default_window
 from tests.unit.imaging.conftest import roundtrip
+from tests.unit.imaging.helpers import displayable_testdata
 
 ALL_STORED = np.arange(-32768, 32768, dtype=np.int16).reshape(256, 256)  # every signed 16-bit value
 
@@ -128,26 +127,8 @@ def assert_shows_like_the_standard(ds: pydicom.Dataset, *, slices: int | None = 
         assert diff.max() == 0, f"slice {z}: {np.count_nonzero(diff)} pixels differ (max {diff.max()})"
 
 
-def _testdata() -> list[pytest.param]:
-    """Every monochrome file of pydicom / pydicom-data with pixel data the viewer accepts."""
-    params = []
-    for name in sorted(get_testdata_files()):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                ds = pydicom.dcmread(name)
-            except Exception:  # noqa: BLE001  (deliberately broken reference files)
-                continue
-            if "PixelData" not in ds or int(ds.get("SamplesPerPixel", 1)) != 1 or \
-                    str(ds.get("PhotometricInterpretation")) not in ("MONOCHROME1", "MONOCHROME2") or \
-                    undisplayable(ds) is not None:
-                continue
-        params.append(pytest.param(name, id=Path(name).name))
-    return params
-
-
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("path", _testdata())
+@pytest.mark.parametrize("path", displayable_testdata(grey=True))
 def test_every_reference_file_shows_as_the_standard_says(path: str) -> None:
     ds = pydicom.dcmread(path)
     assert_shows_like_the_standard(ds, slices=2)
