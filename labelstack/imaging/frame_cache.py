@@ -2,9 +2,11 @@
 series asks for the same frames again and again, and a kept frame answers in microseconds
 where rendering it again costs half a millisecond of CPU.
 
-The caller names a frame by everything that decides its bytes (the volume's content key,
-plane, slice, window, table, format); a volume's content never changes under its key, so no
-entry is ever stale. Least recently used frames go first once `max_bytes` is reached.
+Frames are kept per volume, under the name the caller gives it (the content key of its
+instances), and within it by everything else that decides their bytes (plane, slice, window,
+table, format). A volume's pixels do not change under its name while it is indexed; when it
+leaves the index its frames are `forget`-ed, since a series sent again with the same UIDs
+gets the same name. Least recently used frames go first once `max_bytes` is reached.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ class FrameCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._frames: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._frames: OrderedDict[tuple[str, Hashable], bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
-        """The frame kept for `key`, else `render()` (kept unless larger than the bound;
-        an exception is raised to the caller and nothing is kept)."""
+    def get(self, volume: str, frame: Hashable, render: Callable[[], bytes]) -> bytes:
+        """The frame kept for (`volume`, `frame`), else `render()` (kept unless larger than
+        the bound; an exception is raised to the caller and nothing is kept)."""
+        key = (volume, frame)
         with self._lock:
             found = self._frames.get(key)
             if found is not None:
@@ -41,6 +44,12 @@ class FrameCache:
                     _, dropped = self._frames.popitem(last=False)
                     self._bytes -= len(dropped)
         return data
+
+    def forget(self, volume: str) -> None:
+        """Drop every frame of `volume` (it left the index)."""
+        with self._lock:
+            for key in [key for key in self._frames if key[0] == volume]:
+                self._bytes -= len(self._frames.pop(key))
 
     def __len__(self) -> int:
         return len(self._frames)

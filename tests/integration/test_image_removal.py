@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pydicom
 import pytest
 from sqlmodel import Session, func, select
 
@@ -17,6 +18,7 @@ from labelstack.services import activity
 from labelstack.services.errors import Conflict, Forbidden, NotFound
 from labelstack.services.images import importing as image_import
 from labelstack.services.images import removal
+from labelstack.services.images import view as image_view
 from labelstack.services.images.sources import sources_from_paths
 from labelstack.services.workflow import transitions
 from labelstack.services.workflow.transitions import TaskCreate
@@ -96,3 +98,23 @@ def test_only_admins_delete_and_an_unknown_image_is_not_found(session, two_serie
     with pytest.raises(NotFound):
         removal.delete_series(session, actor=make_user("admin"), series_uid="1.2.3.4")
     assert _count(session, Series) == 2
+
+
+def test_an_image_sent_again_after_deletion_shows_its_new_pixels(
+        session, settings, tmp_path: Path, make_user) -> None:
+    """Same UIDs, so the same content key: the frames kept of the deleted image must go."""
+    admin = make_user("admin")
+    paths = write_ct_series(tmp_path / "ct", shape=(3, 8, 8), series_uid=FIRST, seed=1)
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths))
+    before = image_view.render(session, actor=admin, series_uid=FIRST, index=1, fmt="png")
+    image_view.load_volume(session, FIRST)  # the whole volume: its frames are kept from now on
+    assert image_view.render(session, actor=admin, series_uid=FIRST, index=1, fmt="png") == before
+    removal.delete_series(session, actor=admin, series_uid=FIRST)
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        ds.PixelData = (ds.pixel_array // 2).astype(ds.pixel_array.dtype).tobytes()
+        ds.save_as(path)
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(paths))
+    image_view.load_volume(session, FIRST)
+    after = image_view.render(session, actor=admin, series_uid=FIRST, index=1, fmt="png")
+    assert after != before

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from labelstack.config import Settings, load_settings
-from labelstack.imaging.cache import VolumeCache
+from labelstack.imaging.cache import CACHE_FORMAT, VolumeCache
 from labelstack.imaging.frame_cache import FrameCache
 from labelstack.stores import ImageStore, store_for
 
@@ -96,17 +96,19 @@ def content_key(series_uid: str, keys: Iterable[str]) -> str:
 
 
 def forget(series_uid: str, keys: list[str]) -> None:
-    """Drop the cached volume, thumbnail and stack order of this set of instances (the series
-    left the index)."""
+    """Drop the cached volume, frames, thumbnail and stack order of this set of instances (the
+    series left the index; sent again with the same UIDs it would get the same key)."""
     key = content_key(series_uid, keys)
     volume_cache().invalidate(key)
+    frame_cache().forget(key)
     thumbnail_path(key).unlink(missing_ok=True)
     stack_order_path(key).unlink(missing_ok=True)
 
 
 def thumbnail_path(key: str) -> Path:
-    """Hashed: the name never depends on what a store put into a UID."""
-    return _hashed("thumbnails", key, ".jpg")
+    """Hashed: the name never depends on what a store put into a UID. Named with the volume
+    cache's format too, so that a change in decoding draws the thumbnails again."""
+    return _hashed("thumbnails", f"{CACHE_FORMAT}/{key}", ".jpg")
 
 
 def stack_order_path(key: str) -> Path:

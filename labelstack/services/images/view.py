@@ -163,9 +163,9 @@ def _render_volume(key: str, volume: Volume, plane: Plane | str, index: int | No
         index = slice_count(volume, plane) // 2 if index is None else index
     except ImagingError as exc:
         raise InvalidInput(str(exc)) from None
-    frame = (key, plane, index, center, width, invert, table, fmt.lower())  # "axial" is Plane.axial
+    frame = (plane, index, center, width, invert, table, fmt.lower())  # "axial" is Plane.axial
     return runtime.frame_cache().get(
-        frame, lambda: _render(volume, plane, index, center, width, invert, table, fmt))
+        key, frame, lambda: _render(volume, plane, index, center, width, invert, table, fmt))
 
 
 def _render(volume: Volume, plane: Plane | str, index: int, center: float | None,
