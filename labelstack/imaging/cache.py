@@ -29,7 +29,7 @@ import numpy as np
 
 from labelstack.imaging.volume import Volume
 
-_FORMAT = 2  # bump when the on-disk layout or the decoding semantics change
+CACHE_FORMAT = 3  # bump when the on-disk layout or the decoding semantics change (3: exact colour)
 
 
 class VolumeCache:
@@ -89,7 +89,7 @@ class VolumeCache:
         npy, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text())
-            if meta.get("format") != _FORMAT or meta.get("key") != key:
+            if meta.get("format") != CACHE_FORMAT or meta.get("key") != key:
                 return None
             os.utime(npy)
         except (OSError, ValueError):
@@ -146,7 +146,7 @@ class VolumeCache:
         npy, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text())
-            if meta.pop("format", None) != _FORMAT or meta.pop("key", None) != key:
+            if meta.pop("format", None) != CACHE_FORMAT or meta.pop("key", None) != key:
                 return None
             pixels = np.load(npy, mmap_mode="r")
             os.utime(npy)  # used now: last to be evicted from disk
@@ -159,7 +159,7 @@ class VolumeCache:
         if self.disk_max_bytes is not None and volume.pixels.nbytes > self.disk_max_bytes:
             return  # would evict everything else and still not fit
         npy, meta_path = self._paths(key)
-        meta = {"format": _FORMAT, "key": key, **_to_json(volume)}
+        meta = {"format": CACHE_FORMAT, "key": key, **_to_json(volume)}
         tmp_npy, tmp_meta = npy.with_suffix(f".{os.getpid()}.tmp.npy"), meta_path.with_suffix(".tmp")
         try:
             np.save(tmp_npy, volume.pixels)
