@@ -36,7 +36,8 @@ class LocalStore(ImageStore):
     def path(self, store_key: str) -> Path:
         """The file of a key, refused when the key would leave the store. Checked on the
         key's own parts: every first slice of a series comes this way, and resolving the
-        path costs a system call per folder."""
+        path costs a system call per folder. (A symbolic link placed inside the store is
+        followed: only someone who may write the data dir can place one.)"""
         key = PurePosixPath(store_key)
         if not key.parts or key.is_absolute() or ".." in key.parts:
             raise StoreError(f"store key {store_key!r} leaves the store")

@@ -60,6 +60,7 @@ _INDEX_ROWS = (select(Series.store, Instance.store_key)
 def indexed(session: Session, series_uid: str) -> Indexed:
     """The series' store and instance keys (404 when it is not indexed or has no instances)."""
     def load() -> Indexed:
+        session.flush()  # as the ORM's autoflush would: instances added in this session count
         rows = session.connection().execute(_INDEX_ROWS, {"uid": series_uid}).all()
         if not rows:
             raise NotFound(f"no series {series_uid} in the index")

@@ -5,6 +5,7 @@ The store is the real local store, held back at the series read (`tests/held_sto
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -135,15 +136,38 @@ def test_a_failed_load_is_told_to_every_waiter_and_the_next_open_tries_again(
     assert r.status_code == 200 and held.series_reads == 3
 
 
-def test_a_series_indexed_without_its_stack_order_reads_the_headers_once(
-        client: TestClient, held: HeldStore, admin_headers: dict, settings: Settings) -> None:
-    """As for series indexed before the order was kept: the headers tell it, and it is kept."""
+def _older_form(kept: dict) -> dict:
+    """As kept before slices were named by place: every store key in full."""
+    return {"key": kept["key"], "stack": [["1.2.3/4.5.6/7.8.9", 0]] * len(kept["slices"])}
+
+
+SPOILT = {
+    "gone": None,
+    "older form": _older_form,
+    "place out of range": lambda kept: kept | {"slices": [[10**6, 0]] + kept["slices"][1:]},
+    "negative place": lambda kept: kept | {"slices": [[-1, 0]] + kept["slices"][1:]},
+    "not numbers": lambda kept: kept | {"slices": [["0", "0"]] + kept["slices"][1:]},
+    "not json": lambda kept: "{",
+}
+
+
+@pytest.mark.parametrize("spoilt", SPOILT)
+def test_a_series_whose_stack_order_is_not_kept_as_now_reads_the_headers_once(
+        client: TestClient, held: HeldStore, admin_headers: dict, settings: Settings,
+        spoilt: str) -> None:
+    """As for series indexed before the order was kept (or in an older form, or a file
+    spoilt): the headers tell it, and it is kept again."""
     kept = list((settings.data_dir / "cache" / "stacks").glob("*.json"))
     assert len(kept) == 1
-    kept[0].unlink()
+    spoil = SPOILT[spoilt]
+    if spoil is None:
+        kept[0].unlink()
+    else:
+        bad = spoil(json.loads(kept[0].read_text()))
+        kept[0].write_text(bad if isinstance(bad, str) else json.dumps(bad))
     early = [client.get(RENDER, params={"index": z, "wl": 40, "ww": 400}, headers=admin_headers)
              for z in (0, CT_SHAPE[0] - 1)]
-    assert kept[0].exists() and not _load().done
+    assert "slices" in json.loads(kept[0].read_text()) and not _load().done
     held.release.set()
     _load().wait(30)
     for z, r in zip((0, CT_SHAPE[0] - 1), early, strict=True):

@@ -85,3 +85,16 @@ def test_unknown_series_is_404_for_admins_and_403_for_others(client: TestClient,
         for path in PATHS:
             r = client.get(f"/api/v1/series/1.2.3.4{path}", headers=world["headers"][who])
             assert r.status_code == status, f"{who}{path}: {r.text}"
+
+
+def test_a_series_without_instances_is_404_for_admins_and_403_for_others(
+        client: TestClient, world: dict, session: Session) -> None:
+    """Left by an import that failed at its first file: indexed, nothing to show."""
+    study_id = session.exec(select(Series)).first().study_id
+    empty = Series(series_uid="1.2.826.0.1.3680043.8.498.9009", study_id=study_id)
+    session.add(empty)
+    session.commit()
+    r = client.get(f"/api/v1/series/{empty.series_uid}/render", headers=world["headers"]["admin"])
+    assert r.status_code == 404 and r.json()["detail"] == f"series {empty.series_uid} has no instances"
+    r = client.get(f"/api/v1/series/{empty.series_uid}/render", headers=world["headers"]["reviewer"])
+    assert r.status_code == 403
