@@ -149,8 +149,15 @@ def _route_stages() -> None:
                                                                      width=WIDTH)
             fns["JPEG q90 encode"] = lambda: encode(image, "jpeg", 90)
             fns["PNG encode"] = lambda: encode(image, "png")
-            fns["whole service call (JPEG)"] = lambda: image_view.render(
-                session, actor=reader, series_uid=uid, index=32, center=CENTER, width=WIDTH, fmt="jpeg")
+            key = series_load.indexed(session, uid).key
+
+            def service_call() -> bytes:
+                return image_view.render(session, actor=reader, series_uid=uid, index=32,
+                                         center=CENTER, width=WIDTH, fmt="jpeg")
+
+            fns["whole service call (JPEG), frame rendered"] = lambda: (
+                runtime.frame_cache().forget(key), service_call())
+            fns["whole service call (JPEG), frame asked before (frame cache)"] = service_call
             ms = interleaved_ms(fns, repeat=200)  # type: ignore[arg-type]
     finally:
         runtime.configure(None)

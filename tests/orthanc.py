@@ -44,8 +44,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_orthanc(workdir: Path) -> Iterator[Orthanc]:
-    """Start Orthanc with storage under `workdir`; stop it on exit."""
+def running_orthanc(workdir: Path, **settings: object) -> Iterator[Orthanc]:
+    """Start Orthanc with storage under `workdir` (and any further configuration `settings`);
+    stop it on exit."""
     port = free_port()
     storage = workdir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
@@ -55,6 +56,7 @@ def running_orthanc(workdir: Path) -> Iterator[Orthanc]:
         "AuthenticationEnabled": False, "HttpCompressionEnabled": False,
         "DicomServerEnabled": False, "DicomPort": free_port(), "SaveJobs": False,
         "Plugins": [str(PLUGIN)], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        **settings,
     }
     config_path = workdir / "orthanc.json"
     config_path.write_text(json.dumps(config))
