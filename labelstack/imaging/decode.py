@@ -219,11 +219,12 @@ def _palette_to_rgb(arr: np.ndarray, palette: pydicom.Dataset) -> np.ndarray:
     """Stored values → 8-bit RGB. pydicom's ``apply_color_lut`` colours every value the stored
     type can hold (at most 65 536) rather than every pixel, and the pixels index that table:
     4x faster on a cine. Entries go to 8 bits by the bit count of the descriptor, not of the
-    words they come in: some writers put 8-bit entries in 16-bit words (PS3.3 C.7.6.3.1.5 notes it)."""
+    words they come in: some writers put 8-bit entries in 16-bit words (PS3.3 C.7.6.3.1.5 notes it).
+    An alpha table is left out: the image is shown opaque, as RGB."""
     wide = arr.dtype.itemsize > 2  # no table of 2^32 values: colour each pixel
     values = arr if wide else np.arange(1 << 8 * arr.dtype.itemsize).astype(arr.dtype)  # row i: i as stored
     colours = apply_color_lut(values, palette)  # first: its error names a missing palette
-    colours = _to_uint8(colours, int(palette.RedPaletteColorLookupTableDescriptor[2]))
+    colours = _to_uint8(colours[..., :3], int(palette.RedPaletteColorLookupTableDescriptor[2]))
     return colours if wide else np.take(colours, arr, axis=0, mode="wrap")  # negative v: row v + 2^n
 
 

@@ -243,6 +243,16 @@ def test_palette_with_8_bit_entries_in_16_bit_words() -> None:
     np.testing.assert_array_equal(decode_frames(ds)[0], expected)
 
 
+def test_a_palette_with_an_alpha_table_shows_opaque_rgb() -> None:
+    """The alpha table (PS3.3 C.7.9) is for blending; the viewer shows the colours."""
+    ds = load("OBXXXX1A.dcm")
+    plain = decode_frames(ds)
+    ds.AlphaPaletteColorLookupTableDescriptor = list(ds.RedPaletteColorLookupTableDescriptor)
+    ds.AlphaPaletteColorLookupTableData = ds.RedPaletteColorLookupTableData
+    np.testing.assert_array_equal(decode_frames(ds), plain)
+    assert volume_from_datasets([ds]).shape == (1, *plain.shape[1:])
+
+
 def test_palette_colour_real_file() -> None:
     decoded = decode_frames(load("OBXXXX1A_2frame.dcm"))
     assert decoded.shape == (2, 600, 800, 3) and decoded.dtype == np.uint8
