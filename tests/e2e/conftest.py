@@ -108,6 +108,10 @@ def page(browser: Browser) -> Iterator[Page]:
 def login(page: Page, server: LiveServer, role: str) -> None:
     email, password = DEMO_LOGINS[role]
     page.goto(f"{server.url}/login")
+    # Before NiceGUI's socket handshake each typed value and the click wait on a retry timer
+    # of their own, so they may arrive out of order (a CI run once stayed on /login after the
+    # click): type once the handshake is done.
+    page.wait_for_function("() => window.did_handshake === true")
     page.get_by_test_id("login-email").fill(email)
     page.get_by_test_id("login-password").fill(password)
     page.get_by_test_id("login-submit").click()
