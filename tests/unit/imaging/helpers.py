@@ -4,12 +4,14 @@ reference files the pixel tests go through."""
 from __future__ import annotations
 
 import warnings
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_files
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from labelstack.imaging import Volume
 from labelstack.imaging.dataset import undisplayable
@@ -59,3 +61,29 @@ def displayable_testdata(*, grey: bool) -> list[pytest.param]:
         if is_grey == grey:
             params.append(pytest.param(name, id=Path(name).name))
     return params
+
+
+def secondary_capture(pixels: np.ndarray, photometric: str, **tags: object) -> pydicom.Dataset:
+    """An uncompressed secondary capture of ``pixels`` (rows, cols) or (rows, cols, 3), stored
+    little endian at their own width (signed for a signed dtype), with ``tags``, as read back
+    from a file."""
+    ds = pydicom.Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.PhotometricInterpretation = "OT", photometric
+    ds.SamplesPerPixel = 3 if pixels.ndim == 3 else 1
+    if pixels.ndim == 3:
+        ds.PlanarConfiguration = 0
+    ds.Rows, ds.Columns = pixels.shape[:2]
+    ds.BitsAllocated = ds.BitsStored = 8 * pixels.dtype.itemsize
+    ds.HighBit, ds.PixelRepresentation = ds.BitsStored - 1, int(pixels.dtype.kind == "i")
+    ds.PixelData = pixels.astype(pixels.dtype.newbyteorder("<")).tobytes()
+    for keyword, value in tags.items():
+        setattr(ds, keyword, value)
+    buffer = BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    buffer.seek(0)
+    return pydicom.dcmread(buffer)

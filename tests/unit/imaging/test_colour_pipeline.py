@@ -17,12 +17,10 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.pixels import apply_color_lut, convert_color_space, get_decoder
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from labelstack.imaging import extract_slice, volume_from_datasets, window_slice
 from labelstack.imaging.volume import main_stack_frames
-from tests.unit.imaging.conftest import roundtrip
-from tests.unit.imaging.helpers import displayable_testdata
+from tests.unit.imaging.helpers import displayable_testdata, secondary_capture
 
 COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "PALETTE COLOR")
 
@@ -103,18 +101,7 @@ def _ybr_image(y: np.ndarray) -> pydicom.Dataset:
     (Cb, Cr) pairs: one row per (Y, Cb), one column per Cr."""
     cb, cr = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
     pixels = np.stack(np.broadcast_arrays(y[:, None, None], cb, cr), -1).astype(np.uint8)
-    ds = pydicom.Dataset()
-    ds.file_meta = pydicom.dataset.FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality, ds.PhotometricInterpretation, ds.SamplesPerPixel = "OT", "YBR_FULL", 3
-    ds.PlanarConfiguration, ds.Rows, ds.Columns = 0, len(y) * 256, 256
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit, ds.PixelRepresentation = 7, 0
-    ds.PixelData = pixels.tobytes()
-    return roundtrip(ds)
+    return secondary_capture(pixels.reshape(len(y) * 256, 256, 3), "YBR_FULL")
 
 
 def t871(ybr: np.ndarray) -> np.ndarray:

@@ -15,14 +15,13 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from labelstack.imaging import VolumeCache, extract_slice, volume_from_datasets, window_presets, window_slice
 from labelstack.imaging.display import FUNCTIONS
 from labelstack.imaging.volume import main_stack_frames
 from labelstack.imaging.window import default_window
 from tests.unit.imaging.conftest import roundtrip
-from tests.unit.imaging.helpers import displayable_testdata
+from tests.unit.imaging.helpers import displayable_testdata, secondary_capture
 
 ALL_STORED = np.arange(-32768, 32768, dtype=np.int16).reshape(256, 256)  # every signed 16-bit value
 
@@ -136,20 +135,7 @@ def test_every_reference_file_shows_as_the_standard_says(path: str) -> None:
 
 def stored_image(stored: np.ndarray = ALL_STORED, **tags) -> pydicom.Dataset:
     """A secondary capture of ``stored`` (int16 → signed, uint16 → unsigned) with ``tags``."""
-    ds = pydicom.Dataset()
-    ds.file_meta = pydicom.dataset.FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality, ds.PhotometricInterpretation, ds.SamplesPerPixel = "OT", "MONOCHROME2", 1
-    ds.Rows, ds.Columns = stored.shape
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit, ds.PixelRepresentation = 15, int(stored.dtype.kind == "i")
-    ds.PixelData = stored.astype(stored.dtype.newbyteorder("<")).tobytes()
-    for keyword, value in tags.items():
-        setattr(ds, keyword, value)
-    return roundtrip(ds)
+    return secondary_capture(stored, "MONOCHROME2", **tags)
 
 
 WINDOWS = [
