@@ -7,9 +7,11 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -106,8 +108,12 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def login(page: Page, server: LiveServer, role: str) -> None:
-    email, password = DEMO_LOGINS[role]
-    page.goto(f"{server.url}/login")
+    sign_in(page, server, *DEMO_LOGINS[role])
+
+
+def sign_in(page: Page, server: LiveServer, email: str, password: str, redirect_to: str = "") -> None:
+    """Through the login page, on to `redirect_to` (else the user's home page)."""
+    page.goto(f"{server.url}/login" + (f"?redirect_to={redirect_to}" if redirect_to else ""))
     # Before NiceGUI's socket handshake each typed value and the click wait on a retry timer
     # of their own, so they may arrive out of order (a CI run once stayed on /login after the
     # click): type once the handshake is done.
@@ -116,6 +122,17 @@ def login(page: Page, server: LiveServer, role: str) -> None:
     page.get_by_test_id("login-password").fill(password)
     page.get_by_test_id("login-submit").click()
     page.get_by_test_id("page-title").wait_for()
+
+
+@contextmanager
+def api_client(server: LiveServer, role: str = "admin") -> Iterator[httpx.Client]:
+    """The REST API as the demo user of `role`."""
+    email, password = DEMO_LOGINS[role]
+    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:
+        reply = client.post("/auth/token", data={"username": email, "password": password})
+        reply.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
+        yield client
 
 
 def screenshot(page: Page, name: str) -> Path:

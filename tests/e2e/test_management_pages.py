@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pydicom.data import get_testdata_file
 
-from tests.e2e.conftest import DEMO_LOGINS, LiveServer, login, screenshot
+from tests.e2e.conftest import DEMO_LOGINS, LiveServer, api_client, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -29,23 +28,13 @@ def server(start_server: Callable[..., LiveServer]) -> LiveServer:
     return start_server()
 
 
-@contextmanager
-def api(server: LiveServer, role: str) -> Iterator[httpx.Client]:
-    email, password = DEMO_LOGINS[role]
-    token = httpx.post(f"{server.url}/api/v1/auth/token",
-                       data={"username": email, "password": password}).json()["access_token"]
-    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30,
-                      headers={"Authorization": f"Bearer {token}"}) as client:
-        yield client
-
-
 def _unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:6]}"
 
 
 def _new_annotation_task(server: LiveServer, name: str, *, modality: str = "CT") -> dict:
     """A fresh label on one image and an open annotation task of it for the demo annotator."""
-    with api(server, "admin") as admin:
+    with api_client(server, "admin") as admin:
         label = admin.post("/labels", json={"name": _unique("Organ"), "color": "#7c3aed"})
         series = admin.get("/series", params={"modality": modality}).json()["items"][0]
         annotator = next(u for u in admin.get("/users").json()
@@ -59,7 +48,7 @@ def _new_annotation_task(server: LiveServer, name: str, *, modality: str = "CT")
 
 
 def _task_id(server: LiveServer, name: str) -> int:
-    with api(server, "admin") as admin:
+    with api_client(server, "admin") as admin:
         found = admin.get("/tasks", params={"q": name}).json()["items"]
         return next(t["id"] for t in found if t["name"] == name)
 
@@ -158,7 +147,7 @@ def test_cancel_asks_first_and_a_cancelled_task_is_reopened(page: Page,
     expect(row).to_contain_text("open")
     expect(row).not_to_contain_text("cancelled")
 
-    with api(server, "admin") as admin:  # without an assignee, Reopen says what it needs
+    with api_client(server, "admin") as admin:  # without an assignee, Reopen says what it needs
         assert admin.patch(f"/tasks/{task['id']}", json={"assignee_id": None}).status_code == 200
         assert admin.post(f"/tasks/{task['id']}/status",
                           json={"status": "cancelled"}).status_code == 200
@@ -285,7 +274,7 @@ def test_label_removal_is_offered_only_where_it_is_allowed(page: Page,
     _shot(page, "labels-delete-refused")
     page.keyboard.press("Escape")
 
-    with api(server, "admin") as admin:
+    with api_client(server, "admin") as admin:
         spare = admin.post("/labels", json={"name": _unique("Spare")}).json()["name"]
     page.reload()
     page.get_by_test_id(f"label-delete-{spare}").click()
@@ -372,7 +361,7 @@ def test_items_of_a_task_that_has_not_started_are_added_and_removed(page: Page,
                                                                     server: LiveServer) -> None:
     name = _unique("Grow me")
     task = _new_annotation_task(server, name)
-    with api(server, "admin") as admin:
+    with api_client(server, "admin") as admin:
         extra = admin.post("/labels", json={"name": _unique("Extra")}).json()
         series = admin.get("/series", params={"modality": "CT"}).json()["items"][0]
         assigned = admin.post("/label-assignments", json={"label_id": extra["id"],
@@ -402,7 +391,7 @@ def test_items_of_a_task_that_has_not_started_are_added_and_removed(page: Page,
 
 def test_an_unused_image_is_deleted_and_a_used_one_says_why_not(page: Page,
                                                                 server: LiveServer) -> None:
-    with api(server, "admin") as admin:
+    with api_client(server, "admin") as admin:
         data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
         stored = admin.post("/dicom", files=[("files", ("ct.dcm", data, "application/dicom"))])
         assert stored.status_code == 200 and stored.json()["summary"]["stored"] == 1, stored.text

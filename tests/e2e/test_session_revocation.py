@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DEMO_LOGINS, LiveServer, screenshot
+from tests.e2e.conftest import LiveServer, api_client, screenshot, sign_in
 
 PASSWORD = "first-password"
 
@@ -24,11 +24,7 @@ def server(request: pytest.FixtureRequest) -> LiveServer:
 
 @pytest.fixture
 def api(server: LiveServer) -> Iterator[httpx.Client]:
-    email, password = DEMO_LOGINS["admin"]
-    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:
-        reply = client.post("/auth/token", data={"username": email, "password": password})
-        reply.raise_for_status()
-        client.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
+    with api_client(server) as client:
         yield client
 
 
@@ -41,12 +37,8 @@ def _new_annotator(api: httpx.Client) -> dict:
 
 
 def _sign_in(page: Page, server: LiveServer, email: str, password: str) -> None:
-    page.goto(f"{server.url}/login")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(password)
-    page.get_by_test_id("login-submit").click()
+    sign_in(page, server, email, password)
     expect(page).to_have_url(f"{server.url}/my-tasks")
-    page.get_by_test_id("page-title").wait_for()
 
 
 def test_a_password_change_sends_the_browser_to_login(page: Page, server: LiveServer,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DEMO_LOGINS, LiveServer, screenshot
+from tests.e2e.conftest import LiveServer, api_client, screenshot, sign_in
 
 PASSWORD = "stale-tab-admin"
 
@@ -25,11 +25,7 @@ def server(start_server: Callable[..., LiveServer]) -> LiveServer:
 @pytest.fixture(scope="module")
 def api(server: LiveServer) -> Iterator[httpx.Client]:
     """The REST API as the demo admin (another admin than the one in the browser)."""
-    email, password = DEMO_LOGINS["admin"]
-    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:
-        reply = client.post("/auth/token", data={"username": email, "password": password})
-        reply.raise_for_status()
-        client.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
+    with api_client(server) as client:
         yield client
 
 
@@ -42,12 +38,8 @@ def _new_admin(api: httpx.Client) -> dict:
 
 
 def _sign_in(page: Page, server: LiveServer, email: str, path: str) -> None:
-    page.goto(f"{server.url}/login?redirect_to={path}")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
+    sign_in(page, server, email, PASSWORD, redirect_to=path)
     expect(page).to_have_url(f"{server.url}{path}")
-    page.get_by_test_id("page-title").wait_for()
 
 
 def _label_names(api: httpx.Client) -> set[str]:
