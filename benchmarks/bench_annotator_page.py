@@ -37,7 +37,7 @@ from benchmarks.bench_viewport_latency import OURS, PROBE, RATE_HZ, percentile, 
 from labelstack.services.demo.images import DEMO_CT_SHAPE, DEMO_CT_SPACING
 from tests.e2e.conftest import CHROMIUM_ARGS, DEMO_LOGINS, LiveServer, free_port, login
 from tests.e2e.viewport_app import running
-from tests.processes import wait_until_answering
+from tests.processes import stop, wait_until_answering
 from tests.services import chromium_path, postgres_database
 
 RADIUS_MM = 3.0  # the annotator's default brush
@@ -65,11 +65,7 @@ def demo_server(root: Path, database_url: str | None) -> Iterator[tuple[LiveServ
                              name="server", timeout=120, interval=0.3)
         yield LiveServer(url, data_dir, database_url or "sqlite"), proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def start_lung_task(server: LiveServer) -> int:

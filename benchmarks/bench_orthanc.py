@@ -48,6 +48,7 @@ from labelstack.services.images.shape import stack_order
 from labelstack.services.images.sources import sources_from_paths
 from labelstack.stores.dicomweb import ANY_SYNTAX
 from tests.orthanc import free_port, running_orthanc, unavailable
+from tests.processes import stop, wait_until_answering
 
 WIDTH, WARM_WIDTH = 400, 401  # (a): the window timed, and the one the warm-up asks
 COLD_RUNS = 11  # for (b) and (c)
@@ -189,23 +190,16 @@ class _server:
         env.update(LABELSTACK_DATA_DIR=str(self.data_dir))
         if self.dicomweb_url:
             env["LABELSTACK_DICOMWEB_URL"] = self.dicomweb_url
-        self.log = (self.data_dir / f"server-{self.port}.log").open("w")
+        log_path = self.data_dir / f"server-{self.port}.log"
+        self.log = log_path.open("w")
         self.proc = subprocess.Popen([sys.executable, *self.command, str(self.port)], env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError((self.data_dir / f"server-{self.port}.log").read_text())
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/api/v1/health").status_code == 200:
-                    return self.port
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise RuntimeError("the server did not start")
+        wait_until_answering(f"http://127.0.0.1:{self.port}/api/v1/health", self.proc, log_path,
+                             name=" ".join(self.command[:2]), timeout=120, interval=0.3)
+        return self.port
 
     def __exit__(self, *_: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
+        stop(self.proc, timeout=15)
         self.log.close()
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.processes import wait_until_answering
+from tests.processes import stop, wait_until_answering
 
 PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 
@@ -68,10 +68,5 @@ def running_orthanc(workdir: Path, **settings: object) -> Iterator[Orthanc]:
                              name="Orthanc", timeout=30, interval=0.1)
         yield Orthanc(url=url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=15)
         log.close()

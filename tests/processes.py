@@ -1,4 +1,5 @@
-"""Waiting for a server the tests (or benchmarks) started in a subprocess to answer."""
+"""A server the tests (or benchmarks) started in a subprocess: waiting for it to answer, and
+stopping it."""
 
 from __future__ import annotations
 
@@ -28,3 +29,15 @@ def wait_until_answering(url: str, process: subprocess.Popen, log: Path, *, name
 
 def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-4000:]
+
+
+def stop(process: subprocess.Popen, *, timeout: float = 10) -> None:
+    """SIGTERM, and SIGKILL when it has not exited within `timeout` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.processes import wait_until_answering
+from tests.processes import stop, wait_until_answering
 from tests.services import chromium_path, postgres_database
 
 # Generous waits: CI shares two cores between the server, the browser and the other worker.
@@ -68,11 +68,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory):
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

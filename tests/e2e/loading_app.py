@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import wait_until_answering
+from tests.processes import stop, wait_until_answering
 
 EMAIL, PASSWORD = "loading-admin@example.org", "loading-admin-pw"
 SERIES_UID = "1.2.826.0.1.3680043.8.498.5151"
@@ -45,11 +45,7 @@ def running(data_dir: Path, port: int) -> Iterator[str]:
     finally:
         if proc.poll() is None:  # no read left waiting for a release
             httpx.post(f"{url}/test/release", timeout=5)
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from labelstack.services.annotations.leases import LEASE_SECONDS
 from tests.e2e.conftest import CHROMIUM_ARGS, DEMO_LOGINS, LiveServer, free_port, login, screenshot
-from tests.processes import wait_until_answering
+from tests.processes import stop, wait_until_answering
 from tests.services import chromium_path
 
 pytestmark = pytest.mark.browser
@@ -63,13 +63,8 @@ class DemoProcess:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc is not None:
+            stop(self.proc)
 
     def log(self) -> str:
         return (self.data_dir / "server.log").read_text()

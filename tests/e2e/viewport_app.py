@@ -35,7 +35,7 @@ from nicegui import app, ui
 
 from labelstack.components.slice_viewport import SliceViewport
 from tests.phantoms import phantom_ct
-from tests.processes import wait_until_answering
+from tests.processes import stop, wait_until_answering
 
 SLICES = 20
 LABEL = {"id": 1, "color": "#ff8c00", "visible": True, "opacity": 0.55}
@@ -61,11 +61,7 @@ def running() -> Iterator[str]:
         wait_until_answering(f"{url}/events", proc, Path(log.name), name="viewport app", timeout=60)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
