@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from labelstack.db import session as db_session
 from labelstack.db.models import AuditEvent, User
 from labelstack.services import audit
 from labelstack.services.accounts import users
 from labelstack.services.accounts.users import UserUpdate
 from labelstack.services.errors import Conflict
+from tests.integration.threads import in_threads
 
 LAST_ADMIN = "this is the last active admin; make another admin first"
 
@@ -39,22 +39,9 @@ def test_two_admins_removing_each_other_at_once_leave_one(
                 both_checked.wait()
 
     monkeypatch.setattr(audit, "record", record_then_wait)
-    outcomes: list[object] = [None, None]
-
-    def run(i: int, actor_id: int, target_id: int) -> None:
-        with db_session.session_scope() as s:
-            try:
-                outcomes[i] = users.update_user(s, actor=s.get(User, actor_id), user_id=target_id,
-                                                data=UserUpdate(**change)).id
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on below
-                outcomes[i] = exc
-
-    threads = [threading.Thread(target=run, args=(0, first.id, second.id)),
-               threading.Thread(target=run, args=(1, second.id, first.id))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    pairs = [(first.id, second.id), (second.id, first.id)]  # each removes the other
+    outcomes = in_threads(lambda s, i: users.update_user(
+        s, actor=s.get(User, pairs[i][0]), user_id=pairs[i][1], data=UserUpdate(**change)).id, 2)
 
     refused = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(refused) == 1 and str(refused[0]) == LAST_ADMIN, outcomes

@@ -6,7 +6,6 @@ Each thread has its own session (its own connection), like two server workers.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -14,12 +13,12 @@ import pytest
 from sqlmodel import Session, select
 
 from labelstack.annotation.codec import decode_mask, shape_from_text
-from labelstack.db import session as db_session
 from labelstack.db.enums import TaskStatus
 from labelstack.db.models import Annotation, AnnotationRevision, AuditEvent, Review, Task, User
 from labelstack.services.annotations import revisions
 from labelstack.services.errors import Conflict
 from labelstack.services.workflow import transitions
+from tests.integration.threads import in_threads
 from tests.integration.workflow.annotation_helpers import (
     annotation_task,
     blob,
@@ -42,23 +41,7 @@ def target(session: Session, make_user) -> tuple[Annotation, int]:
 
 def _race(work: Callable[[Session, int], object]) -> list[object]:
     """Run `work(session, i)` in CLIENTS threads released together; results or exceptions."""
-    gate = threading.Barrier(CLIENTS)
-    outcomes: list[object] = [None] * CLIENTS
-
-    def run(i: int) -> None:
-        with db_session.session_scope() as s:
-            gate.wait()
-            try:
-                outcomes[i] = work(s, i)
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on below
-                outcomes[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return outcomes
+    return in_threads(work, CLIENTS, together=True)
 
 
 def _save(annotation: Annotation, author_id: int, *, row_version: int | None):

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from labelstack.db import session as db_session
 from labelstack.db.enums import TaskStatus, TaskType
 from labelstack.db.migrate import upgrade
 from labelstack.db.models import Task, TaskItem, User
@@ -21,6 +20,7 @@ from labelstack.services.errors import Conflict
 from labelstack.services.tasks import items
 from labelstack.services.workflow import transitions
 from labelstack.services.workflow.transitions import TaskCreate
+from tests.integration.threads import in_threads
 from tests.integration.workflow import task_helpers as h
 from tests.services import postgres_database
 
@@ -47,20 +47,8 @@ def test_concurrent_creates_over_one_image_make_one_task(session: Session, make_
         checked.wait()  # every client has found the image free before any writes
 
     monkeypatch.setattr(items, "check_exclusive", check_then_wait)
-    outcomes: list[object] = [None] * CLIENTS
-
-    def run(i: int) -> None:
-        with db_session.session_scope() as s:
-            try:
-                outcomes[i] = _label_task(s, s.get(User, admin.id), series_id, f"t{i}").id
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on below
-                outcomes[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = in_threads(
+        lambda s, i: _label_task(s, s.get(User, admin.id), series_id, f"t{i}").id, CLIENTS)
 
     made = [o for o in outcomes if isinstance(o, int)]
     refused = [o for o in outcomes if isinstance(o, Conflict)]
