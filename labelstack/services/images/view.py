@@ -1,6 +1,7 @@
 """Looking at indexed series: the cached volume, its geometry, rendered slices, thumbnails
-and DICOM tags. Each view takes the acting user and checks `access.require_series_reader`
-itself, so no caller can forget it; what they may *change* is decided elsewhere.
+and DICOM tags. Each view takes the acting user and checks the view rule itself
+(`access.readable_series`), so no caller can forget it; what they may *change* is decided
+elsewhere.
 
 Everything here blocks (store reads, decoding, encoding): call it from plain `def`
 routes or `run.io_bound`, never inline in an async handler; `render_ready` is the one
@@ -24,7 +25,7 @@ from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
 from labelstack.services.errors import Conflict, InvalidInput
 from labelstack.services.images import runtime, series_load
-from labelstack.services.images.access import known_series_reader, readable_series, require_series_reader
+from labelstack.services.images.access import known_series_reader, readable_series
 from labelstack.services.images.catalog import series_row
 from labelstack.services.images.index import SeriesRow
 from labelstack.services.images.series_load import SeriesLoad
@@ -48,15 +49,13 @@ class Geometry:
 
 def open_volume(session: Session, *, actor: User, series_uid: str) -> Volume:
     """The series' main stack, for a user who may view it (see `load_volume`)."""
-    require_series_reader(session, actor=actor, series_uid=series_uid)
-    return load_volume(session, series_uid)
+    return _whole(open_load(session, actor=actor, series_uid=series_uid))
 
 
 def open_load(session: Session, *, actor: User, series_uid: str) -> SeriesLoad:
     """The series' main stack loading in the background, for a user who may view it: the
     viewer shows its first slice and the progress while it arrives."""
-    require_series_reader(session, actor=actor, series_uid=series_uid)
-    return start_load(session, series_uid)
+    return series_load.start(readable_series(session, actor=actor, series_uid=series_uid))
 
 
 def open_series(session: Session, *, actor: User, series_uid: str) -> tuple[SeriesRow, SeriesLoad]:
@@ -78,8 +77,8 @@ INCOMPLETE = ("incomplete series: an import of it did not finish, so instances m
 def describe(session: Session, *, actor: User, series_uid: str) -> tuple[SeriesRow, Geometry]:
     """The index row and the volume geometry (decodes the series on first use); the
     geometry's warnings say so when the series is `incomplete`."""
-    require_series_reader(session, actor=actor, series_uid=series_uid)
-    row, shape = series_row(session, series_uid), geometry(load_volume(session, series_uid))
+    shape = geometry(open_volume(session, actor=actor, series_uid=series_uid))
+    row = series_row(session, series_uid)
     if row.incomplete:
         shape.warnings.insert(0, INCOMPLETE)
     return row, shape
@@ -94,7 +93,11 @@ def load_volume(session: Session, series_uid: str) -> Volume:
     indexed again with other instances, is decoded afresh, even when another process (the
     CLI) changed it.
     """
-    volume = start_load(session, series_uid).wait()
+    return _whole(start_load(session, series_uid))
+
+
+def _whole(load: SeriesLoad) -> Volume:
+    volume = load.wait()
     assert volume is not None  # no timeout
     return volume
 
@@ -131,9 +134,7 @@ def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str
                 alone = load.slice_alone(index)
                 if alone is not None:
                     return _render(alone, plane, 0, center, width, invert, table, fmt)
-    volume = load.wait()
-    assert volume is not None  # no timeout
-    return _render_volume(item.key, volume, plane, index, center, width, invert, table, fmt)
+    return _render_volume(item.key, _whole(load), plane, index, center, width, invert, table, fmt)
 
 
 def render_ready(*, actor: User, series_uid: str, plane: Plane | str = Plane.axial,

@@ -13,8 +13,7 @@ from sqlmodel import Session
 from labelstack.db.models import User
 from labelstack.imaging.volume import Volume
 from labelstack.services.images import runtime, series_load
-from labelstack.services.images.access import require_series_reader
-from labelstack.services.images.view import load_volume
+from labelstack.services.images.view import open_volume
 
 COPY_NAME = "volume.npy"
 
@@ -23,8 +22,7 @@ def volume_file(session: Session, *, actor: User, series_uid: str,
                 scratch: Path) -> tuple[Path, Volume]:
     """The .npy holding the series' (z, y, x) pixels, for a user who may view it, and the
     volume (for its geometry). Blocks: decodes on first use and waits for the disk write."""
-    require_series_reader(session, actor=actor, series_uid=series_uid)
-    volume = load_volume(session, series_uid)
+    volume = open_volume(session, actor=actor, series_uid=series_uid)
     cached = runtime.volume_cache().disk_path(series_load.indexed(session, series_uid).key)
     if cached is not None:
         return cached, volume
