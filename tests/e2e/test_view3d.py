@@ -117,6 +117,19 @@ def view3d(page: Page) -> FrameLocator:
     return page.frame_locator("[data-testid=view3d-frame]")
 
 
+def labelled_3d_view(page: Page, server: LiveServer, task: dict, *, at: tuple[int, int]) -> np.ndarray:
+    """The task open, a big brush stroke at `at`, then the 3D layout, until the view shows the
+    label's colour; its pixels then."""
+    open_task(page, server, task["task"]["id"])
+    use_tool(page, "brush")
+    big_ball_brush(page)
+    drag(page, [at, (at[0] + 1, at[1] + 1)])
+    page.wait_for_timeout(800)
+    page.get_by_test_id("layout-3d").click()
+    expect(view3d(page).get_by_test_id("view3d-render")).to_be_visible(timeout=90_000)
+    return wait_pixels(page, lambda rgb: magenta(rgb).sum() > 50, "the label's colour")
+
+
 def save_artifact(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.get_by_test_id("view3d-frame").screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -124,14 +137,7 @@ def save_artifact(page: Page, name: str) -> None:
 
 def test_the_3d_view_follows_strokes_slices_and_closes(browser: Browser, page: Page, server: LiveServer,
                                                       task: dict) -> None:
-    open_task(page, server, task["task"]["id"])
-    use_tool(page, "brush")
-    big_ball_brush(page)
-    drag(page, [(110, 80), (111, 81)])
-    page.wait_for_timeout(800)
-    page.get_by_test_id("layout-3d").click()
-    expect(page.get_by_test_id("view3d-frame")).to_be_visible(timeout=90_000)
-    first = wait_pixels(page, lambda rgb: magenta(rgb).sum() > 50, "the label's colour")
+    first = labelled_3d_view(page, server, task, at=(110, 80))
     page.screenshot(path=str(ARTIFACTS / "view3d-annotator.png"))
 
     wait_frame(page, "axial")
@@ -169,14 +175,7 @@ def test_the_3d_view_follows_strokes_slices_and_closes(browser: Browser, page: P
 
 
 def test_presets_rotation_and_a_clicked_surface_point(page: Page, server: LiveServer, task: dict) -> None:
-    open_task(page, server, task["task"]["id"])
-    use_tool(page, "brush")
-    big_ball_brush(page)
-    drag(page, [(100, 95), (101, 96)])
-    page.wait_for_timeout(800)
-    page.get_by_test_id("layout-3d").click()
-    expect(view3d(page).get_by_test_id("view3d-render")).to_be_visible(timeout=90_000)
-    wait_pixels(page, lambda rgb: magenta(rgb).sum() > 50, "the label's colour")
+    labelled_3d_view(page, server, task, at=(100, 95))
     frame = view3d(page)
     for title in PRESETS:
         frame.get_by_test_id("view3d-preset").click()
