@@ -13,7 +13,7 @@ import pytest
 from labelstack.config import Settings
 from labelstack.services.images import runtime as image_runtime
 from tests.orthanc import Orthanc, running_orthanc, unavailable
-from tests.services import missing
+from tests.services import missing, postgres_database
 
 
 @pytest.fixture
@@ -57,3 +57,14 @@ def zip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for _ in range(1024):
             member.write(chunk)
     return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it yet, on each engine: a new SQLite file or a new
+    PostgreSQL database (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        with postgres_database() as url:
+            yield url

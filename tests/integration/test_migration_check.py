@@ -3,8 +3,6 @@ search objects of migration 0005 (FTS5 tables, trigram indexes) are not offered 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -14,19 +12,12 @@ from sqlmodel import SQLModel
 import labelstack.db.models  # noqa: F401
 from labelstack.db.migrate import alembic_config, upgrade
 from labelstack.db.session import make_engine
-from tests.services import postgres_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def migrated_url(request: pytest.FixtureRequest, tmp_path: Path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'check.db'}"
-        upgrade(url)
-        yield url
-    else:
-        with postgres_database() as url:
-            upgrade(url)
-            yield url
+@pytest.fixture
+def migrated_url(empty_url: str) -> str:
+    upgrade(empty_url)
+    return empty_url
 
 
 def test_autogenerate_proposes_nothing_on_a_migrated_database(migrated_url: str) -> None:

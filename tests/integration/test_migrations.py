@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -13,16 +10,6 @@ import labelstack.db.models  # noqa: F401
 from labelstack.db.migrate import current_revision, head_revision, upgrade
 from labelstack.db.session import make_engine
 from labelstack.db.text_search import is_search_object
-from tests.services import postgres_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-    else:
-        with postgres_database() as url:
-            yield url
 
 
 def test_upgrade_from_empty_reaches_head_and_matches_models(empty_url: str) -> None:

@@ -6,7 +6,6 @@ write that skipped the service's check is still refused (partial unique indexes 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +21,6 @@ from labelstack.services.workflow import transitions
 from labelstack.services.workflow.transitions import TaskCreate
 from tests.integration.threads import in_threads
 from tests.integration.workflow import task_helpers as h
-from tests.services import postgres_database
 
 CLIENTS = 3
 IN_ANOTHER = "already in another active label task"
@@ -97,15 +95,6 @@ def test_active_follows_the_task_status(session: Session, make_user) -> None:
     assert active() == [False]
     transitions.set_status(session, actor=admin, task_id=task.id, status=TaskStatus.open)
     assert active() == [True]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        with postgres_database() as url:
-            yield url
 
 
 def test_the_upgrade_marks_existing_items_and_keeps_old_duplicates(empty_url: str) -> None:
