@@ -305,13 +305,13 @@ def _rescale(arr: np.ndarray, ds: pydicom.Dataset, first: int = 0) -> np.ndarray
             out *= np.float32(slope)
         if intercept:
             out += np.float32(intercept)
-    return out if _stays_finite(arr.dtype, slope, intercept) else _finite(out)
+    return out if stays_finite(arr.dtype, slope, intercept) else _finite(out)
 
 
 FLOAT32_SAFE = 1e38  # below float32's largest, 3.4e38
 
 
-def _stays_finite(dtype: np.dtype, slope: float, intercept: float) -> bool:
+def stays_finite(dtype: np.dtype, slope: float, intercept: float) -> bool:
     """Whether every value of an integer `dtype` rescales to a finite float32: then no pass
     over the pixels is needed to know (a 300-slice CT: ~20 ms)."""
     if not np.issubdtype(dtype, np.integer) or not (math.isfinite(slope) and math.isfinite(intercept)):

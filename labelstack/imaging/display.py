@@ -23,6 +23,7 @@ Specs are plain JSON (``TypedDict``s) so the volume cache stores them beside the
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Literal, TypedDict, cast
 
@@ -121,13 +122,33 @@ def default_voi(spec: FrameSpec) -> Voi | None:
     return spec["windows"][0] if spec["windows"] else None
 
 
+def choose_voi(own: FrameSpec | None, center: float | None, width: float | None,
+               table: int | None, default: Callable[[], tuple[float, float]]) -> Voi:
+    """The VOI transform to show: the window asked for, else the table asked for, else the
+    frame's own, else the `default` window (LINEAR); a window given by one half completes
+    from `default`, with the file's VOI LUT Function. `default` is called only when needed
+    (it may look at every pixel)."""
+    if center is None and width is None:
+        if own is not None and table is not None and 0 <= table < len(own["tables"]):
+            return own["tables"][table]
+        voi = default_voi(own) if own is not None else None
+        if voi is not None:
+            return voi
+    if center is None or width is None:
+        default_center, default_width = default()
+        center = default_center if center is None else center
+        width = default_width if width is None else width
+    function = own["windows"][0]["function"] if own is not None and own["windows"] else LINEAR
+    return window(center, width, function)
+
+
 def display_frame(values: np.ndarray, spec: FrameSpec | None, voi: Voi, inverse: bool) -> np.ndarray:
     """uint8 display values of a 2D array of modality values under ``voi``."""
     if spec is not None and spec["low"] is not None:
         src = np.ascontiguousarray(values, dtype=np.float32)
         index = cv2.addWeighted(src, 1.0 / spec["slope"], src, 0.0,
                                 -spec["intercept"] / spec["slope"] - spec["low"], dtype=cv2.CV_16U)
-        table = _table(spec["slope"], spec["intercept"], spec["low"], _voi_key(voi), inverse)
+        table = domain_table(spec["slope"], spec["intercept"], spec["low"], voi_key(voi), inverse)
         # rounded and saturated into the table's 2^16 entries, so "wrap" (no bounds pass) is exact
         return np.take(table, cast(npt.NDArray[np.uint16], index), mode="wrap")
     out = to_uint8(voi_values(np.asarray(values, np.float64), voi))
@@ -174,15 +195,17 @@ def _table_values(x: np.ndarray, table: TableSpec) -> np.ndarray:
 VoiKey = tuple[Any, ...]
 
 
-def _voi_key(voi: Voi) -> VoiKey:
+def voi_key(voi: Voi) -> VoiKey:
+    """`voi` as the hashable key `domain_table` is memoised by."""
     if voi["kind"] == "table":
         return ("table", voi["first"], voi["bits"], tuple(voi["data"]))
     return ("window", voi["center"], voi["width"], voi["function"])
 
 
 @lru_cache(maxsize=64)
-def _table(slope: float, intercept: float, low: int, voi: VoiKey, inverse: bool) -> np.ndarray:
-    """Display value of each domain index ``i`` (modality value ``(low + i) · slope + intercept``)."""
+def domain_table(slope: float, intercept: float, low: int, voi: VoiKey, inverse: bool) -> np.ndarray:
+    """Display value of each domain index ``i`` (modality value ``(low + i) · slope + intercept``),
+    read-only."""
     x = np.arange(low, low + DOMAIN).astype(np.float64) * slope
     x += intercept
     spec: Voi
@@ -214,8 +237,11 @@ def _rescale(ds: pydicom.Dataset) -> tuple[float, float]:
 
 
 def _stored_low(ds: pydicom.Dataset, slope: float, intercept: float) -> int | None:
-    """The smallest stored value of integer pixel data of at most 16 bits, else None."""
-    if "PixelData" not in ds or not (np.isfinite(slope) and np.isfinite(intercept)) or slope == 0:
+    """The smallest stored value of integer pixel data of at most 16 bits, else None. A header
+    read without its pixel data (DICOMweb metadata) has a domain too, unless it says its
+    pixels are floats."""
+    if any(k in ds for k in _FLOAT_PIXELS) or slope == 0 \
+            or not (np.isfinite(slope) and np.isfinite(intercept)):
         return None
     try:
         bits = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 16)
@@ -225,6 +251,9 @@ def _stored_low(ds: pydicom.Dataset, slope: float, intercept: float) -> int | No
     if not 1 <= bits <= 16:
         return None
     return -(1 << (bits - 1)) if signed else 0
+
+
+_FLOAT_PIXELS = ("FloatPixelData", "DoubleFloatPixelData")
 
 
 def _windows(ds: pydicom.Dataset) -> list[WindowSpec]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from labelstack.imaging.display import FrameSpec, Voi, default_voi, display_frame, window
+from labelstack.imaging.display import FrameSpec, Voi, choose_voi, display_frame
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.mpr import Plane, extract_slice, slice_map, stack_position
 from labelstack.imaging.volume import Volume
@@ -89,18 +89,7 @@ def window_slice(
 
 def _voi(volume: Volume, own: FrameSpec | None, center: float | None, width: float | None,
          table: int | None) -> Voi:
-    """The VOI transform to show: the window asked for, else the table asked for, else the
-    frame's own, else the default window (LINEAR)."""
-    if center is None and width is None:
-        if own is not None and table is not None and 0 <= table < len(own["tables"]):
-            return own["tables"][table]
-        voi = default_voi(own) if own is not None else None
-        if voi is not None:
-            return voi
-    default_center, default_width = default_window(volume)
-    function = own["windows"][0]["function"] if own is not None and own["windows"] else "LINEAR"
-    return window(default_center if center is None else center,
-                  default_width if width is None else width, function)
+    return choose_voi(own, center, width, table, lambda: default_window(volume))
 
 
 def blend_overlays(image: np.ndarray, overlays: Sequence[Overlay], opacity: float = 0.4) -> np.ndarray:

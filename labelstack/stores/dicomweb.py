@@ -11,16 +11,19 @@ because dicomweb-client percent-encodes them and Orthanc 1.10 then matches nothi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom import Dataset
+from pydicom.uid import ExplicitVRLittleEndian
 
 from labelstack.stores.base import ImageStore, IndexEntry, Progress, SeriesSummary, StoreError
 
 ANY_SYNTAX = (("application/dicom", "*"),)  # the stored transfer syntax, no transcoding
+FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
 FEW_INSTANCES = 4  # up to this many of one series are fetched one by one, more as the series
 CHUNK_BYTES = 4 << 20  # per socket read of a streamed retrieve: 1 MiB reads cost 30 % more
 _STUDY, _SERIES, _COUNT = "0020000D", "0020000E", "00201209"
@@ -36,7 +39,7 @@ class DicomWebStore(ImageStore):
         session.headers["Accept-Encoding"] = "identity"
         if username:
             session.auth = (username, password or "")
-        self.url = url.rstrip("/")
+        self.url, self.session, self.timeout = url.rstrip("/"), session, timeout
         self.client = DICOMwebClient(self.url, session=session, timeout=timeout,
                                      chunk_size=CHUNK_BYTES)
 
@@ -80,6 +83,25 @@ class DicomWebStore(ImageStore):
         except requests.RequestException as exc:
             if _status(exc) == 404:
                 return
+            raise StoreError(f"WADO-RS from {self.url} failed: {_reason(exc)}") from exc
+
+    def read_frame(self, store_key: str, frame: int, offset: int | None,
+                   length: int) -> tuple[bytes, str | None] | None:
+        """One frame by WADO-RS, its bytes alone (no instance to parse), in the stored
+        syntax: a server that transcoded would decode compressed frames with a decoder of
+        its own. Only uncompressed frames are read; for anything else (compressed, an answer
+        that is not one part of `length` bytes or more, any refusal) the caller reads the
+        instance, which reports what is wrong."""
+        study, series, sop = store_key.split("/")
+        url = f"{self.url}/studies/{study}/series/{series}/instances/{sop}/frames/{frame + 1}"
+        try:
+            with self.session.get(url, headers={"Accept": FRAME_ACCEPT}, timeout=self.timeout,
+                                  stream=True) as response:
+                media = response.headers.get("Content-Type", "")
+                if not response.ok or "application/octet-stream" not in media:
+                    return None  # not read: a compressed frame is not worth its transfer here
+                return _single_part(response.content, media, length)
+        except requests.RequestException as exc:
             raise StoreError(f"WADO-RS from {self.url} failed: {_reason(exc)}") from exc
 
     def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:
@@ -138,6 +160,29 @@ def _by_series(store_keys: Sequence[str]) -> dict[tuple[str, str], set[str]]:
         study, series, sop = key.split("/")
         wanted.setdefault((study, series), set()).add(sop)
     return wanted
+
+
+def _single_part(body: bytes, media: str, length: int) -> tuple[bytes, str | None] | None:
+    """The first `length` bytes of the one part of a multipart/related answer, and the
+    transfer syntax it names (PS3.18: uncompressed bulk data is Explicit VR Little Endian
+    unless said otherwise)."""
+    boundary = re.search(r'boundary="?([^";]+)', media)
+    if boundary is None:
+        return None
+    delimiter = b"--" + boundary.group(1).encode()
+    start = body.find(delimiter)
+    headers_end = body.find(b"\r\n\r\n", start)
+    if start < 0 or headers_end < 0 or body.count(delimiter) != 2:  # one part, then the close
+        return None
+    part_headers = body[start:headers_end].decode("latin-1")
+    data = body[headers_end + 4 : body.rfind(b"\r\n" + delimiter)]
+    if len(data) < length:
+        return None
+    syntax = _SYNTAX.search(part_headers) or _SYNTAX.search(media)
+    return data[:length], syntax.group(1) if syntax else ExplicitVRLittleEndian
+
+
+_SYNTAX = re.compile(r'transfer-syntax="?([0-9.]+)')
 
 
 def _first(item: dict[str, Any], tag: str) -> str:

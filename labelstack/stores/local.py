@@ -19,6 +19,8 @@ from labelstack.stores.base import (
     check_uid,
 )
 
+DEFERRED_BYTES = 4096  # a header read leaves longer values (pixel data) in the file
+
 
 class LocalStore(ImageStore):
     name = "local"
@@ -70,13 +72,27 @@ class LocalStore(ImageStore):
         return datasets
 
     def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:
+        """Values over `DEFERRED_BYTES` (the pixel data) are left unread: pydicom then
+        notes where they lie in the file, which `read_frame` reads from."""
         return [self._read(key, pixels=False) for key in store_keys]
 
     def _read(self, key: str, *, pixels: bool) -> Dataset:
         try:
-            return dcmread(self.path(key), stop_before_pixels=not pixels)
+            return dcmread(self.path(key), defer_size=None if pixels else DEFERRED_BYTES)
         except (OSError, InvalidDicomError) as exc:
             raise StoreError(f"cannot read {key} from the local store: {exc}") from exc
+
+    def read_frame(self, store_key: str, frame: int, offset: int | None,
+                   length: int) -> tuple[bytes, str | None] | None:
+        if offset is None:
+            return None
+        try:
+            with self.path(store_key).open("rb") as file:
+                file.seek(offset + frame * length)
+                data = file.read(length)
+        except OSError as exc:
+            raise StoreError(f"cannot read {store_key} from the local store: {exc}") from exc
+        return (data, None) if len(data) == length else None
 
     def read_bytes(self, store_key: str) -> bytes:
         return self.path(store_key).read_bytes()
