@@ -79,8 +79,9 @@ def main() -> None:
         uid = report.items[0].series_uid
         with session_scope() as session:
             item = series_load.indexed(session, uid)
-        order = stack_order(item.key, item.keys)
-        assert order is not None, "the import keeps the stack order"
+        kept = stack_order(item.key)
+        assert kept is not None, "the import keeps the stack order"
+        order = kept.order
         opened = [] if args.render_only else _open_cold(admin, uid, orthanc.dicomweb_url, order)
         rendered = _render_route(work, orthanc.url, orthanc.dicomweb_url, token, uid, order)
     print(f"Generated CT 512²×{args.slices} in Orthanc; STOW-RS import via labelstack "

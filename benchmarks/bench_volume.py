@@ -90,8 +90,9 @@ def _open_cold(paths: list[Path], work: Path, shape: tuple[int, int, int]) -> li
     uid = report.items[0].series_uid
     with session_scope() as session:
         item = series_load.indexed(session, uid)
-    order = stack_order(item.key, item.keys)
-    assert order is not None, "the import keeps the stack order"
+    kept = stack_order(item.key)
+    assert kept is not None, "the import keeps the stack order"
+    order = kept.order
     middle = runtime.store("local").path(order[shape[0] // 2][0])
     sitk = _simpleitk_reader(paths[0].parent)
     runs: dict[str, list[float]] = {"first": [], "one": [], "imaging": [], "whole": [], "sitk": []}

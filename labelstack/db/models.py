@@ -100,6 +100,12 @@ class Series(SQLModel, table=True):
     number_of_frames: int = Field(default=0)
     number_of_instances: int = Field(default=0)
     store: str = Field(default="local", max_length=16)
+    # renewed by the database (triggers of migration 0006) whenever the series' instances
+    # change: the caches' name for this set of instances; read it with a query, not from an
+    # object loaded before the change
+    instance_set: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    # the slice a viewer opens it with, for that set (`services.images.shape.Opening`), JSON
+    opening: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     # an import added instances and has not finished (or was killed): some may be missing
     incomplete: bool = Field(default=False)
     created_at: datetime = _created()

@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
 
 def escape_like(text: str) -> str:
     """`text` matched literally inside a LIKE pattern: use with `escape="\\\\"`."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def driver_rows(session: Session, statement: Select, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a read-only `statement`, straight from the driver's cursor, in the
+    session's transaction. For the one read on the way to every first slice: there
+    SQLAlchemy's execution and result machinery cost three times the query (0.24 ms against
+    0.08 for one row on SQLite). No ORM events fire and nothing is flushed first."""
+    connection = session.connection()
+    sql, names = _compiled(statement, connection.dialect)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(params[name] for name in names) if names is not None else params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+@lru_cache(maxsize=32)
+def _compiled(statement: Select, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The SQL of `statement` for `dialect`, and the order of its parameters when they are
+    positional (None: by name)."""
+    compiled = statement.compile(dialect=dialect)
+    order = compiled.positiontup if compiled.positional else None
+    return str(compiled), None if order is None else tuple(order)

@@ -22,7 +22,7 @@ from labelstack.db.models import Instance, LabelAssignment, Series, Study, TaskI
 from labelstack.db.types import utcnow
 from labelstack.services.errors import InvalidInput
 from labelstack.services.images import runtime
-from labelstack.services.images.shape import instance_keys, refresh_shape
+from labelstack.services.images.shape import current_instances, refresh_shape
 from labelstack.stores import ImageStore, IndexEntry, check_uid
 
 MAX_PAGE_SIZE = 200
@@ -307,7 +307,7 @@ def _valid(report: SyncReport, study_uid: str, series_uid: str, sop_uid: str | N
 
 def _remove(session: Session, series: Series) -> None:
     """Drop a series from the index and its cached volume and thumbnail."""
-    runtime.forget(series.series_uid, instance_keys(session, series.id))
+    runtime.forget(current_instances(session, series.id)[0])
     session.delete(series)
 
 

@@ -14,7 +14,7 @@ from labelstack.db.models import Annotation, Instance, LabelAssignment, Series, 
 from labelstack.services import audit
 from labelstack.services.errors import Conflict, NotFound
 from labelstack.services.images import runtime
-from labelstack.services.images.shape import instance_keys
+from labelstack.services.images.shape import current_instances
 from labelstack.services.security import require_role
 from labelstack.stores import StoreError
 
@@ -54,7 +54,7 @@ def delete_series(session: Session, *, actor: User, series_uid: str) -> Removal:
     blocker = removal_blocker(session, series_id=series.id)
     if blocker:
         raise Conflict(f"This image cannot be deleted. {blocker}")
-    keys = instance_keys(session, series.id)
+    key, keys = current_instances(session, series.id)
     store = runtime.store(series.store)
     study_id = series.study_id
     session.execute(sa.delete(LabelAssignment).where(col(LabelAssignment.series_id) == series.id))
@@ -67,7 +67,7 @@ def delete_series(session: Session, *, actor: User, series_uid: str) -> Removal:
                  entity_id=series.id, details={"series_uid": series_uid, "store": series.store,
                                                "instances": len(keys)})
     session.commit()
-    runtime.forget(series_uid, keys)
+    runtime.forget(key)
     left = 0
     for key in keys:  # after the commit: a file the store keeps is only an orphan
         try:

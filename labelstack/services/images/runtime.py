@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 
 from labelstack.config import Settings, load_settings
@@ -86,19 +85,17 @@ def frame_cache() -> FrameCache:
         return _frames
 
 
-def content_key(series_uid: str, keys: Iterable[str]) -> str:
-    """Names one set of instances of a series (for the volume and thumbnail caches and the
-    stack order): a series that gains, loses or swaps instances gets another key, whatever
-    the count."""
-    ordered = sorted(keys)
-    digest = hashlib.sha256("\n".join(ordered).encode()).hexdigest()[:16]
-    return f"{series_uid}-{len(ordered)}-{digest}"
+def content_key(series_uid: str, instance_set: str) -> str:
+    """Names one set of instances of a series (for the volume, frame and thumbnail caches and
+    the kept stack): `instance_set` is the token the database renews whenever the series'
+    instances change (migration 0006), so a series that gains, loses or swaps instances, or
+    is dropped and indexed again, gets another name."""
+    return f"{series_uid}-{instance_set}"
 
 
-def forget(series_uid: str, keys: list[str]) -> None:
-    """Drop the cached volume, frames, thumbnail and stack order of this set of instances (the
-    series left the index; sent again with the same UIDs it would get the same key)."""
-    key = content_key(series_uid, keys)
+def forget(key: str) -> None:
+    """Drop the cached volume, frames, thumbnail and kept stack of the set of instances
+    named `key` (it left the index: only to free the room, as its name is never used again)."""
     volume_cache().invalidate(key)
     frame_cache().forget(key)
     thumbnail_path(key).unlink(missing_ok=True)

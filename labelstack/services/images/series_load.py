@@ -13,23 +13,33 @@ it did has its headers read once (from a DICOMweb server in one metadata request
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from labelstack.db.models import Instance, Series
+from labelstack.db.queries import driver_rows
+from labelstack.db.session import session_scope
 from labelstack.imaging.dataset import Dataset
 from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.mpr import Plane, orientation_map
+from labelstack.imaging.stored import FrameHead, frame_length
 from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.services.brief_cache import BriefCache
 from labelstack.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from labelstack.services.images import runtime
-from labelstack.services.images.shape import INSTANCE_ORDER, StackOrder, save_stack_order, stack_order
+from labelstack.services.images.shape import (
+    INSTANCES_OF_UID,
+    KeptStack,
+    Opening,
+    opening_of,
+    save_stack_order,
+    stack_order,
+)
 from labelstack.stores import StoreError
 from labelstack.stores.base import Progress
 
@@ -38,39 +48,65 @@ DECODE_SHARE = 0.1  # of the progress bar: reading is the rest
 URGENT_WAIT_SECONDS = 5.0  # the longest a load waits for slices requested alone
 
 
-@dataclass(frozen=True, slots=True)
 class Indexed:
-    """What the index says a series is made of, read once per request burst."""
+    """What the index says a series is made of, read once per request burst: its store and
+    the name of its current set of instances and its opening slice, from one row; the
+    instances' store keys when asked (`keys`), from the kept stack of that set, else from the
+    index."""
 
-    series_uid: str
-    store: str
-    keys: tuple[str, ...]
-    key: str  # `runtime.content_key` of the instances: the caches' name for them
+    __slots__ = ("series_uid", "store", "key", "opening", "_keys")
+
+    def __init__(self, series_uid: str, store: str, key: str, opening: Opening | None = None) -> None:
+        self.series_uid, self.store = series_uid, store
+        self.key = key  # `runtime.content_key` of the instances: the caches' name for them
+        self.opening = opening  # the kept opening slice of this set, if any
+        self._keys: tuple[str, ...] | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """In viewer order (404 when the series has no instances)."""
+        if self._keys is None:
+            kept = stack_order(self.key)
+            self._keys = kept.keys if kept is not None else _indexed_keys(self)
+        return self._keys
 
 
 _indexed: BriefCache[str, Indexed] = BriefCache(Series.__tablename__, Instance.__tablename__)
-# Every view opens with this read: one round trip, built once, rows as plain tuples (the ORM
-# and building the statement each time cost more than the query on a 300-instance series).
-_INDEX_ROWS = (select(Series.store, Instance.store_key)
-               .join(Instance, col(Instance.series_id) == col(Series.id), isouter=True)
-               .where(Series.series_uid == bindparam("uid"))
-               .order_by(*INSTANCE_ORDER))
+# Every view opens with this read: one row, one round trip, compiled once.
+_INDEX_ROW = select(Series.store, Series.instance_set, Series.opening) \
+    .where(Series.series_uid == bindparam("uid"))
 
 
 def indexed(session: Session, series_uid: str) -> Indexed:
-    """The series' store and instance keys (404 when it is not indexed or has no instances)."""
+    """The series' store and set of instances (404 when it is not indexed or has never had
+    an instance)."""
     def load() -> Indexed:
         session.flush()  # as the ORM's autoflush would: instances added in this session count
-        rows = session.connection().execute(_INDEX_ROWS, {"uid": series_uid}).all()
+        rows = driver_rows(session, _INDEX_ROW, {"uid": series_uid})
         if not rows:
             raise NotFound(f"no series {series_uid} in the index")
-        keys = [key for _, key in rows if key is not None]
-        if not keys:
+        store, instance_set, opening = rows[0]
+        if not instance_set:
             raise NotFound(f"series {series_uid} has no instances")
-        return Indexed(series_uid=series_uid, store=rows[0][0], keys=tuple(keys),
-                       key=runtime.content_key(series_uid, keys))
+        key = runtime.content_key(series_uid, instance_set)
+        return Indexed(series_uid, store, key, opening_of(opening, key))
 
     return _indexed.get(series_uid, load)
+
+
+def _indexed_keys(item: Indexed) -> tuple[str, ...]:
+    """The keys of the set of instances `item` names, from the index; a set that changed
+    since `item` was read is a 409 (open it again), not another set under its name."""
+    with session_scope() as session:
+        rows = session.connection().execute(INSTANCES_OF_UID, {"uid": item.series_uid}).all()
+    if not rows:
+        raise NotFound(f"no series {item.series_uid} in the index")
+    if runtime.content_key(item.series_uid, rows[0][2]) != item.key:
+        raise Conflict(f"series {item.series_uid} changed while it was being opened: open it again")
+    keys = tuple(key for *_, key in rows if key is not None)
+    if not keys:
+        raise NotFound(f"series {item.series_uid} has no instances")
+    return keys
 
 
 def known_indexed(series_uid: str) -> Indexed | None:
@@ -86,24 +122,49 @@ def read(item: Indexed, keys: list[str] | tuple[str, ...]) -> list[Dataset]:
         raise Conflict(str(exc)) from None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredFrame:
+    """One slice's stored bytes, in `syntax` (None: the head's), and its head."""
+
+    data: bytes
+    syntax: str | None
+    head: FrameHead
+
+
+def _shown_as_stored(orientation: Sequence[float]) -> bool:
+    """Whether the axial view shows a file of this orientation as stored: not turned or
+    mirrored (else only the whole volume knows how)."""
+    mapping = orientation_map(tuple(orientation), Plane.axial)
+    return mapping.axes == (0, 1, 2) and not any(mapping.flips)
+
+
 class SeriesLoad:
     """One load of one set of instances; thread-safe."""
 
     def __init__(self, item: Indexed, volume: Volume | None = None) -> None:
         self.item = item
-        self.total = len(item.keys)
-        self.read = self.total if volume is not None else 0
+        self._read = 0
         self._volume = volume
         self._error: ServiceError | None = None
         self._done = threading.Event()
         if volume is not None:
             self._done.set()
-        self._order: StackOrder | None = None
+        self._stack: KeptStack | None = None
         self._order_lock = threading.Lock()
         self._urgent = 0
         self._urgent_lock = threading.Lock()
         self._resume = threading.Event()
         self._resume.set()
+
+    @property
+    def read(self) -> int:
+        """Instances read so far."""
+        return self.total if self.done else self._read
+
+    @property
+    def total(self) -> int:
+        """Instances to read (their keys are read only when asked: a first slice needs none)."""
+        return len(self.item.keys)
 
     @property
     def done(self) -> bool:
@@ -114,7 +175,7 @@ class SeriesLoad:
         """How far the load is, 0..1 (1 only once the volume is ready)."""
         if self.done:
             return 1.0
-        return (1 - DECODE_SHARE) * self.read / max(self.total, 1)
+        return (1 - DECODE_SHARE) * self._read / max(self.total, 1)
 
     def wait(self, timeout: float | None = None) -> Volume | None:
         """The volume, waiting for it (None when `timeout` passed first); the load's
@@ -128,8 +189,35 @@ class SeriesLoad:
 
     def stack_size(self) -> int | None:
         """Slices of the main stack (None: a multi-frame series, which loads as a whole)."""
-        order = self._stack_order()
-        return None if order is None else len(order)
+        if self.item.opening is not None:
+            return self.item.opening.slices
+        stack = self._kept_stack()
+        return None if stack is None else len(stack.sources)
+
+    def stored_frame(self, index: int) -> StoredFrame | None:
+        """Axial slice `index` as its own stored bytes with its head (`imaging.stored`),
+        when the index's opening slice or the kept stack has a head for it, its file holds it
+        as shown and the store can read a frame alone; else None. Call it inside `opening`,
+        as `slice_alone`."""
+        opening = self.item.opening
+        if opening is not None and index == opening.index:
+            key, frame, head = opening.key, opening.frame, opening.head
+        else:
+            stack = self._kept_stack()
+            if stack is None:
+                return None
+            last = len(stack.sources) - 1
+            if not 0 <= index <= last:
+                raise InvalidInput(f"slice index {index} out of range 0..{last} for axial")
+            (key, frame), head = stack.slice(index), stack.head(index)
+        if head is None or not _shown_as_stored(head["orientation"]):
+            return None
+        try:
+            read = runtime.store(self.item.store).read_frame(key, frame, head["offset"],
+                                                             frame_length(head))
+        except StoreError as exc:
+            raise Conflict(str(exc)) from None
+        return None if read is None else StoredFrame(data=read[0], syntax=read[1], head=head)
 
     def slice_alone(self, index: int) -> Volume | None:
         """Axial slice `index` of the volume-to-be as a one-slice volume decoded from its own
@@ -137,14 +225,13 @@ class SeriesLoad:
         (multi-frame, slices acquired in another plane so that an axial one cuts across them,
         or rows and columns the axial view turns). Call it inside `opening`, so that the load
         waits meanwhile."""
-        order = self._stack_order()
-        if order is None:
+        stack = self._kept_stack()
+        if stack is None:
             return None
-        last = len(order) - 1
-        alone = self._decode(order[min(max(index, 0), last)][0])
-        mapping = orientation_map(alone.orientation, Plane.axial)
-        if mapping.axes != (0, 1, 2) or any(mapping.flips):
-            return None  # shown turned or mirrored: only the whole volume knows how
+        last = len(stack.sources) - 1
+        alone = self._decode(stack.slice(min(max(index, 0), last))[0])
+        if not _shown_as_stored(alone.orientation):
+            return None
         if not 0 <= index <= last:
             raise InvalidInput(f"slice index {index} out of range 0..{last} for axial")
         return alone
@@ -155,25 +242,23 @@ class SeriesLoad:
         except ImagingError as exc:
             raise Conflict(f"series {self.item.series_uid} cannot be displayed: {exc}") from None
 
-    def _stack_order(self) -> StackOrder | None:
+    def _kept_stack(self) -> KeptStack | None:
         """Which instance each slice comes from: as indexed (`shape.stack_order`), else from
-        every header (kept for the next time)."""
+        every header (kept for the next time); None for a stack of frames of multi-frame
+        instances, which loads as a whole."""
         with self._order_lock:
-            if self._order is None:
-                self._order = stack_order(self.item.key, self.item.keys)
-            if self._order is None:
+            if self._stack is None:
+                self._stack = stack_order(self.item.key)
+            if self._stack is None:
                 try:
                     headers = runtime.store(self.item.store).read_headers(self.item.keys)
-                    self._order = save_stack_order(self.item.series_uid, self.item.keys, headers)
+                    self._stack = save_stack_order(self.item.key, self.item.keys, headers)
                 except StoreError as exc:
                     raise Conflict(str(exc)) from None
                 except ImagingError as exc:
                     raise Conflict(f"series {self.item.series_uid} cannot be displayed: "
                                    f"{exc}") from None
-        order = self._order
-        if any(frame for _, frame in order) or len({key for key, _ in order}) != len(order):
-            return None
-        return order
+        return self._stack if self._stack.one_instance_a_slice else None
 
     def _give_way(self, change: int) -> None:
         """One more (+1) or one fewer (-1) slice requested alone is being served: the load
@@ -187,7 +272,7 @@ class SeriesLoad:
 
     def _progress(self, count: int) -> None:
         """Told by the store after each instance: also where the load gives way."""
-        self.read = count
+        self._read = count
         self._resume.wait(URGENT_WAIT_SECONDS)
 
     def _run(self, cache_key: tuple[int, str]) -> None:

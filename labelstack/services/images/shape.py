@@ -10,7 +10,9 @@ The same headers say which instance (and frame) each slice of the stack comes fr
 a viewer needs before it can show slice `z` of a series not yet decoded (slices are
 ordered by position, never by instance number). That order is kept beside the caches, one
 small file per set of instances (`runtime.stack_order_path`), so opening a series starts
-with one instance instead of every header.
+with one instance instead of every header. Beside it, each slice's head (`imaging.stored`):
+what showing that slice from its own stored bytes needs, so the first slice on screen costs
+one read of its pixels, without parsing the instance.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from labelstack.db.models import Instance, Series
 from labelstack.imaging.dataset import Dataset
+from labelstack.imaging.stored import FrameHead, frame_head
 from labelstack.imaging.volume import main_stack_frames, main_stack_shape
 from labelstack.services.images import runtime
 from labelstack.stores import ImageStore
@@ -43,63 +49,203 @@ def instance_keys(session: Session, series_id: int | None) -> list[str]:
                              .order_by(*INSTANCE_ORDER)).all())
 
 
+# One statement, so that the token and the keys are of the same moment (two would see
+# different snapshots when an import commits in between, on PostgreSQL).
+_SET_AND_KEYS = (select(Series.series_uid, Series.store, Series.instance_set, Instance.store_key)
+                 .join(Instance, col(Instance.series_id) == col(Series.id), isouter=True)
+                 .order_by(*INSTANCE_ORDER))
+INSTANCES_OF_UID = _SET_AND_KEYS.where(col(Series.series_uid) == bindparam("uid"))
+_INSTANCES_OF_ID = _SET_AND_KEYS.where(col(Series.id) == bindparam("id"))
+
+
+def current_instances(session: Session, series_id: int | None) -> tuple[str, list[str]]:
+    """The series' content key (`runtime.content_key`, from the token the database renews
+    with every change to its instances) and its instances' store keys in viewer order, as
+    this session sees them (its own changes flushed first)."""
+    session.flush()
+    rows = session.connection().execute(_INSTANCES_OF_ID, {"id": series_id}).all()
+    if not rows:
+        return "", []
+    uid, _, instance_set, _ = rows[0]
+    return runtime.content_key(uid, instance_set), [key for *_, key in rows if key is not None]
+
+
 def refresh_shape(session: Session, series: Series, store: ImageStore) -> str | None:
-    """Set the series' size to its main stack's from the indexed instances' headers; the
-    caller commits. Returns why it could not (headers that describe no image, an unreachable
-    store): the size then stays as indexed from the instances."""
-    keys = instance_keys(session, series.id)
+    """Set the series' size to its main stack's from the indexed instances' headers, and
+    keep its stack and opening slice; the caller commits. Returns why it could not (headers
+    that describe no image, an unreachable store): the size then stays as indexed from the
+    instances."""
+    key, keys = current_instances(session, series.id)
     if not keys:
         return "no instances"
     try:
         headers = store.read_headers(keys)
         z, rows, columns = main_stack_shape(headers)
-        save_stack_order(series.series_uid, keys, headers)
+        kept = save_stack_order(key, keys, headers)
     except Exception as exc:  # noqa: BLE001  (ImagingError, StoreError, odd header values)
         return f"{type(exc).__name__}: {exc}"
     series.number_of_frames, series.rows, series.columns = z, rows, columns
+    series.opening = opening_record(key, kept)
     session.add(series)
     return None
 
 
-def save_stack_order(series_uid: str, keys: Sequence[str], headers: Sequence[Dataset]) -> StackOrder:
-    """Work out (from the instances' headers, in `keys` order) and keep the stack order of
-    this set of instances; returns it. A disk that cannot keep it costs the next opening
-    a read of every header, nothing else."""
-    key = runtime.content_key(series_uid, keys)
-    order = [(keys[source], frame) for source, frame in main_stack_frames(headers)]
-    place = {k: i for i, k in enumerate(sorted(keys))}
-    path = runtime.stack_order_path(key)
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """The slice a viewer opens a series with (the middle one of its main stack, each slice
+    an instance of its own), kept in the index row with the name of the set of instances it
+    was worked out from: opening a series reads that row and that slice's bytes, nothing
+    else. Scrolling while the series loads reads the kept stack."""
+
+    slices: int
+    key: str
+    frame: int
+    head: FrameHead | None
+
+    @property
+    def index(self) -> int:
+        return self.slices // 2
+
+
+def opening_record(key: str, kept: KeptStack) -> str:
+    """`series.opening` for the set of instances named `key` ("" when its slices are frames
+    of multi-frame instances: those load as a whole)."""
+    if not kept.one_instance_a_slice:
+        return ""
+    middle = len(kept.sources) // 2
+    store_key, frame = kept.slice(middle)
+    return json.dumps({"set": key, "slices": len(kept.sources), "key": store_key, "frame": frame,
+                       "head": kept.head(middle)})
+
+
+def opening_of(record: str, key: str) -> Opening | None:
+    """The opening slice `record` keeps, if it was worked out for the set named `key`."""
+    try:
+        kept = json.loads(record) if record else None
+        if not isinstance(kept, dict) or kept.pop("set", None) != key:
+            return None
+        opening = Opening(**kept)
+    except (ValueError, TypeError):
+        return None
+    head = opening.head
+    if (type(opening.slices) is not int or opening.slices < 1 or type(opening.key) is not str
+            or type(opening.frame) is not int
+            or not (head is None or (isinstance(head, dict) and head.keys() >= FrameHead.__required_keys__))):
+        return None
+    return opening
+
+
+@dataclass(frozen=True, slots=True)
+class KeptStack:
+    """One set of instances as kept: their store keys in viewer order, which instance (and
+    frame) each slice of the main stack comes from, and how each slice can be shown from its
+    own stored bytes, when it can (`imaging.stored`)."""
+
+    prefix: str  # the keys' common prefix
+    suffixes: list[str]  # each key without it
+    sources: list[int]  # per slice: its instance's place among the keys
+    frames: list[int]  # per slice: the frame of that instance
+    slice_heads: list[int]  # per slice: its entry in `heads`, -1 for none
+    offsets: list[int]  # per slice: where its pixel bytes start in its file, -1: unknown
+    heads: list[dict]  # the distinct heads, offset left out
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.prefix + suffix for suffix in self.suffixes)
+
+    @property
+    def order(self) -> StackOrder:
+        return [self.slice(z) for z in range(len(self.sources))]
+
+    @property
+    def one_instance_a_slice(self) -> bool:
+        """Each slice has an instance of its own (not a frame of a multi-frame one)."""
+        return not any(self.frames) and len(set(self.sources)) == len(self.sources)
+
+    def slice(self, z: int) -> tuple[str, int]:
+        """The store key and frame of slice `z`."""
+        return self.prefix + self.suffixes[self.sources[z]], self.frames[z]
+
+    def head(self, z: int) -> FrameHead | None:
+        if self.slice_heads[z] < 0:
+            return None
+        offset = self.offsets[z]
+        return cast(FrameHead, {**self.heads[self.slice_heads[z]], "offset": None if offset < 0 else offset})
+
+
+def save_stack_order(key: str, keys: Sequence[str], headers: Sequence[Dataset]) -> KeptStack:
+    """Work out (from the instances' headers, in `keys` order) and keep, as content `key`
+    (`runtime.content_key` of the set of instances `keys`), the stack order and each
+    slice's head; returns them. A disk that cannot keep them costs the next opening a read
+    of every header, nothing else."""
+    found: dict[str, int] = {}
+    heads: list[dict] = []
+    columns: dict[str, list[int]] = {"sources": [], "frames": [], "slice_heads": [], "offsets": []}
+    for source, frame in main_stack_frames(headers):
+        head = frame_head(headers[source])
+        number = -1
+        if head is not None:
+            shared = {name: value for name, value in head.items() if name != "offset"}
+            number = found.setdefault(json.dumps(shared, sort_keys=True), len(heads))
+            if number == len(heads):
+                heads.append(shared)
+        columns["sources"].append(source)
+        columns["frames"].append(frame)
+        columns["slice_heads"].append(number)
+        columns["offsets"].append(-1 if head is None or head["offset"] is None else head["offset"])
+    prefix = os.path.commonprefix(list(keys))
+    kept = KeptStack(prefix=prefix, suffixes=[k[len(prefix):] for k in keys], heads=heads, **columns)
+    if not any("\n" in k for k in keys):  # (store keys are UIDs and slashes)
+        _keep(runtime.stack_order_path(key),
+              {"key": key, **asdict(kept), "suffixes": "\n".join(kept.suffixes)})
+    return kept
+
+
+def _keep(path: Path, content: dict) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "w") as out:
-                json.dump({"key": key, "slices": [[place[k], frame] for k, frame in order]}, out)
+                json.dump(content, out)
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
     except OSError:
         pass
-    return order
 
 
-def stack_order(key: str, keys: Sequence[str]) -> StackOrder | None:
-    """The kept stack order of the set of instances `keys`, whose `runtime.content_key` is
-    `key`; None when none was kept (indexed before it was, or the file is gone or of an
-    older form). The file names each slice's instance by its place among the sorted keys:
-    a few bytes a slice, where the keys are ~150."""
+def stack_order(key: str) -> KeptStack | None:
+    """What was kept for the set of instances whose `runtime.content_key` is `key`; None
+    when nothing was (indexed before it was, or the file is gone, spoilt or of an older
+    form). The keys are kept once (their common prefix apart, as one string: 300 strings
+    cost JSON three times more to read); each slice names its instance
+    by its place among them and its head by its place among the distinct heads (a CT series
+    has one). Checked column by column (a first slice should not wait for a loop over every
+    slice)."""
     try:
-        kept = json.loads(runtime.stack_order_path(key).read_text())
-        slices = kept["slices"] if isinstance(kept, dict) and kept.get("key") == key else None
-    except (OSError, ValueError, KeyError):
+        kept = json.loads(runtime.stack_order_path(key).read_bytes())
+        if not isinstance(kept, dict) or kept.pop("key", None) != key:
+            return None
+        stack = KeptStack(**kept | {"suffixes": kept["suffixes"].split("\n")})
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    ordered = sorted(keys)
-    if not isinstance(slices, list) or not all(
-            isinstance(entry, list) and len(entry) == 2 and type(entry[0]) is int
-            and type(entry[1]) is int and 0 <= entry[0] < len(ordered) and entry[1] >= 0
-            for entry in slices):
+    count, suffixes, heads = len(stack.sources), stack.suffixes, stack.heads
+    columns = (stack.sources, stack.frames, stack.slice_heads, stack.offsets)
+    if not (isinstance(stack.prefix, str) and isinstance(suffixes, list) and suffixes
+            and {type(k) for k in suffixes} == {str} and isinstance(heads, list)
+            and all(isinstance(h, dict) and h.keys() >= _HEAD_FIELDS for h in heads)
+            and count and all(isinstance(c, list) and len(c) == count and {type(v) for v in c} == {int}
+                              for c in columns)):
         return None
-    return [(ordered[place], frame) for place, frame in slices]
+    if not (min(stack.sources) >= 0 and max(stack.sources) < len(suffixes) and min(stack.frames) >= 0
+            and min(stack.slice_heads) >= -1 and max(stack.slice_heads) < len(heads)
+            and min(stack.offsets) >= -1):
+        return None
+    return stack
+
+
+_HEAD_FIELDS = FrameHead.__required_keys__ - {"offset"}
 
 
 def uid_summary(uids: Iterable[str]) -> dict[str, object]:

@@ -20,6 +20,7 @@ from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.mpr import PLANES, Plane, display_aspect, slice_count, stack_position
 from labelstack.imaging.render import render_slice
 from labelstack.imaging.render import thumbnail as render_thumbnail
+from labelstack.imaging.stored import render_stored
 from labelstack.imaging.tags import tag_rows
 from labelstack.imaging.volume import Volume, volume_from_datasets
 from labelstack.imaging.window import default_window
@@ -119,7 +120,8 @@ def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str
     """One slice at its native pixel grid; `index=None` is the middle slice; `table` picks
     one of the file's VOI LUT tables (ignored when a window is given).
 
-    While the series is still loading, an axial slice is decoded from its own instance
+    While the series is still loading, an axial slice is shown from its own instance: from
+    its stored bytes alone where its head allows (`imaging.stored`), else decoded by itself
     (in that instance's default window unless one is given); other planes wait for the
     whole volume.
     """
@@ -131,6 +133,12 @@ def render(session: Session, *, actor: User, series_uid: str, plane: Plane | str
             size = load.stack_size()
             if size is not None:
                 index = size // 2 if index is None else index
+                stored = load.stored_frame(index)
+                shown = None if stored is None else render_stored(
+                    stored.data, stored.head, syntax=stored.syntax, center=center, width=width,
+                    invert=invert, table=table, fmt=fmt)
+                if shown is not None:
+                    return shown
                 alone = load.slice_alone(index)
                 if alone is not None:
                     return _render(alone, plane, 0, center, width, invert, table, fmt)

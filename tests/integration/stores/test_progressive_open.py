@@ -137,16 +137,24 @@ def test_a_failed_load_is_told_to_every_waiter_and_the_next_open_tries_again(
 
 
 def _older_form(kept: dict) -> dict:
-    """As kept before slices were named by place: every store key in full."""
-    return {"key": kept["key"], "stack": [["1.2.3/4.5.6/7.8.9", 0]] * len(kept["slices"])}
+    """As kept before the keys and heads were: slices named by place among the sorted keys."""
+    return {"key": kept["key"], "slices": [[place, 0] for place in kept["sources"]]}
+
+
+def _first(column: str, value: object):
+    return lambda kept: kept | {column: [value] + kept[column][1:]}
 
 
 SPOILT = {
     "gone": None,
     "older form": _older_form,
-    "place out of range": lambda kept: kept | {"slices": [[10**6, 0]] + kept["slices"][1:]},
-    "negative place": lambda kept: kept | {"slices": [[-1, 0]] + kept["slices"][1:]},
-    "not numbers": lambda kept: kept | {"slices": [["0", "0"]] + kept["slices"][1:]},
+    "place out of range": _first("sources", 10**6),
+    "negative place": _first("sources", -1),
+    "not numbers": _first("sources", "0"),
+    "a head out of range": _first("slice_heads", 5),
+    "a head without its fields": lambda kept: kept | {"heads": [{"rows": 1}]},
+    "keys not a string": lambda kept: kept | {"suffixes": 7},
+    "another set's": lambda kept: kept | {"key": "1.2.3-0123456789abcdef"},
     "not json": lambda kept: "{",
 }
 
@@ -167,7 +175,7 @@ def test_a_series_whose_stack_order_is_not_kept_as_now_reads_the_headers_once(
         kept[0].write_text(bad if isinstance(bad, str) else json.dumps(bad))
     early = [client.get(RENDER, params={"index": z, "wl": 40, "ww": 400}, headers=admin_headers)
              for z in (0, CT_SHAPE[0] - 1)]
-    assert "slices" in json.loads(kept[0].read_text()) and not _load().done
+    assert "sources" in json.loads(kept[0].read_text()) and not _load().done
     held.release.set()
     _load().wait(30)
     for z, r in zip((0, CT_SHAPE[0] - 1), early, strict=True):

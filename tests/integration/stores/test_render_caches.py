@@ -126,9 +126,10 @@ def test_a_frame_asked_again_comes_from_the_frame_cache_until_the_series_changes
     """Same slice, window and format: the kept bytes; another window, or the series after
     it gained an instance (another content key), is rendered again."""
     renders: list[int] = []
-    real = image_view.render_slice
-    monkeypatch.setattr(image_view, "render_slice",
-                        lambda *a, **k: renders.append(1) or real(*a, **k))
+    for drawing in ("render_slice", "render_stored"):  # from the volume, from a slice's bytes
+        real = getattr(image_view, drawing)
+        monkeypatch.setattr(image_view, drawing,
+                            lambda *a, real=real, **k: renders.append(1) or real(*a, **k))
     headers = world["admin_headers"]
     assert client.get(f"/api/v1/series/{CT_UID}", headers=headers).status_code == 200  # loaded
     asked = {"index": 1, "format": "jpeg", "wl": 40, "ww": 400}
