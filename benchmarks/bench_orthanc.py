@@ -114,7 +114,8 @@ def _open_cold(admin: User, uid: str, dicomweb_url: str,
     return [
         ("(b) first slice, no cache (middle, JPEG)", ms["first"], ms["one"],
          "WADO-RS of that instance + pixel_array", f"{ms['first'] / ms['one']:.2f}x", "≤ 1.5x"),
-        ("  of which imaging: WADO-RS + volume_from_datasets + render_slice", ms["imaging"],
+        ("  that slice decoded from its instance instead (compressed files' way): WADO-RS + "
+         "volume_from_datasets + render_slice", ms["imaging"],
          ms["one"], "WADO-RS of that instance + pixel_array",
          f"{ms['imaging'] / ms['one']:.2f}x", ""),
         (f"(c) whole series opened ({len(order)} slices)", ms["whole"], ms["plain"],

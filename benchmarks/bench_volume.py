@@ -113,7 +113,8 @@ def _open_cold(paths: list[Path], work: Path, shape: tuple[int, int, int]) -> li
     rows = [("first slice (middle, JPEG) via images.view.render", ms["first"],
              ms["one"], "dcmread + pixel_array of that instance", f"{ms['first'] / ms['one']:.2f}x",
              "≤ 1.5x"),
-            ("  of which imaging: read + volume_from_datasets + render_slice", ms["imaging"],
+            ("  that slice decoded from its instance instead (compressed files' way): read + "
+             "volume_from_datasets + render_slice", ms["imaging"],
              ms["one"], "dcmread + pixel_array of that instance",
              f"{ms['imaging'] / ms['one']:.2f}x", "")]
     if ms["sitk"] is None:

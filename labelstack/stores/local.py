@@ -86,10 +86,12 @@ class LocalStore(ImageStore):
                    length: int) -> tuple[bytes, str | None] | None:
         if offset is None:
             return None
-        try:
-            with self.path(store_key).open("rb") as file:
-                file.seek(offset + frame * length)
-                data = file.read(length)
+        try:  # one pread: no buffered file object for a single read
+            fd = os.open(self.path(store_key), os.O_RDONLY)
+            try:
+                data = os.pread(fd, length, offset + frame * length)
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise StoreError(f"cannot read {store_key} from the local store: {exc}") from exc
         return (data, None) if len(data) == length else None
