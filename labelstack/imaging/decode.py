@@ -297,15 +297,22 @@ def _rescale(arr: np.ndarray, ds: pydicom.Dataset, first: int = 0) -> np.ndarray
         return _finite(out)
     if ds.get("ModalityLUTSequence"):
         return _finite(apply_modality_lut(arr, ds).astype(np.float32))
-    out = arr.astype(np.float32)
     slope = float(ds.get("RescaleSlope", 1) or 1)
     intercept = float(ds.get("RescaleIntercept", 0) or 0)
-    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+    out = linear_rescale(arr, slope, intercept)
+    return out if stays_finite(arr.dtype, slope, intercept) else _finite(out)
+
+
+def linear_rescale(arr: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """``slope · v + intercept`` in float32, as every volume holds its values (not checked
+    for finiteness: `stays_finite` says when no check is needed)."""
+    out = arr.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
         if slope != 1:
             out *= np.float32(slope)
         if intercept:
             out += np.float32(intercept)
-    return out if stays_finite(arr.dtype, slope, intercept) else _finite(out)
+    return out
 
 
 FLOAT32_SAFE = 1e38  # below float32's largest, 3.4e38

@@ -9,8 +9,8 @@ stored word becomes a value, and the frame's display pipeline. `frame_head` writ
 down as plain JSON, kept beside the stack order; `render_stored` then shows the frame with
 one table lookup per pixel. The table maps every stored word (2^8 or 2^16 of them) to its
 display value, composed once of pydicom's own reading of that word (the bits stored, the
-sign, the byte order), the modality rescale and the VOI, so the pixels are those of the
-general path to the level.
+sign, the byte order) and the general path itself (the float32 rescale, the display
+pipeline), so the pixels are those of the general path to the level.
 
 Anything else (compressed, colour, float, multi-frame, a Modality LUT, a window only the
 pixels can complete) has no head, or `render_stored` returns None: the caller then takes the
@@ -28,13 +28,13 @@ from pydicom.pixels import get_decoder
 from pydicom.pixels.utils import get_nr_frames
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from labelstack.imaging.decode import stays_finite
+from labelstack.imaging.decode import linear_rescale, stays_finite
 from labelstack.imaging.display import (
     FrameSpec,
-    VoiKey,
+    Voi,
     choose_voi,
+    display_frame,
     display_spec,
-    domain_table,
     frame_spec,
     voi_key,
 )
@@ -43,14 +43,14 @@ from labelstack.imaging.render import encode
 from labelstack.imaging.window import PRESETS
 
 NATIVE = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
-_PIXEL_DATA = 0x7FE00010
+PIXEL_VALUE = "pixel_value_in_file"  # set by a file store on a header it read: (offset, length,
+# file size) of the pixel data's value in that file
 
 
 class FrameHead(TypedDict):
     """What showing one frame from its bytes needs; JSON."""
 
-    syntax: str  # of the stored bytes, native; "" when the header does not say (DICOMweb
-    # metadata): the store then names the syntax of the frame it reads
+    syntax: str  # of the stored bytes, native
     rows: int
     columns: int
     bits_allocated: int  # 8 or 16
@@ -61,24 +61,26 @@ class FrameHead(TypedDict):
     window: list[float] | None  # what a half-given window completes from, when no pixel is needed
     orientation: list[float]
     offset: int | None  # where the frame's bytes start in its Part 10 file (None: not read from one)
+    file_size: int | None  # of that file, as its header was read
 
 
-def frame_head(ds: pydicom.Dataset) -> FrameHead | None:
+def frame_head(ds: pydicom.Dataset, syntax: str = "") -> FrameHead | None:
     """The head of a single-frame grey image with native integer pixel data of 8 or 16 bits,
-    read from its header (a file read without its pixel data's value, or DICOMweb metadata);
+    read from its header (a file read up to its pixel data, or DICOMweb metadata; `syntax`
+    is the stored transfer syntax where the header does not say it, as metadata does not);
     None for anything else, and for a header that does not say everything the display needs."""
     try:
-        return _head(ds)
+        return _head(ds, syntax)
     except Exception:  # noqa: BLE001  (an unreadable header: the general path reports it)
         return None
 
 
-def _head(ds: pydicom.Dataset) -> FrameHead | None:
-    syntax = _syntax(ds)
+def _head(ds: pydicom.Dataset, indexed: str) -> FrameHead | None:
+    syntax = _syntax(ds) or (UID(indexed) if indexed else None)
     allocated, stored = int(ds.get("BitsAllocated") or 0), int(ds.get("BitsStored") or 0)
     photometric = str(ds.get("PhotometricInterpretation") or "")
-    if ((syntax is not None and syntax not in NATIVE) or allocated not in (8, 16)
-            or not 1 <= stored <= allocated
+    if (syntax not in NATIVE or allocated not in (8, 16) or not 1 <= stored <= allocated
+            or (allocated == 8 and syntax == ExplicitVRBigEndian)  # OW byte pairs swapped
             or int(ds.get("SamplesPerPixel") or 1) != 1
             or photometric not in ("MONOCHROME1", "MONOCHROME2")
             or get_nr_frames(ds, warn=False) != 1
@@ -96,13 +98,16 @@ def _head(ds: pydicom.Dataset) -> FrameHead | None:
     window = info.window
     if window is None and str(ds.get("Modality") or "") == "CT":
         window = PRESETS["CT"]["soft tissue"]
-    shape = str(ds.get("PresentationLUTShape") or "")
-    return FrameHead(
-        syntax=str(syntax or ""), rows=info.rows, columns=info.cols, bits_allocated=allocated,
+    offset, length, file_size = getattr(ds, PIXEL_VALUE, None) or (None, None, None)
+    head = FrameHead(
+        syntax=str(syntax), rows=info.rows, columns=info.cols, bits_allocated=allocated,
         bits_stored=stored, signed=signed, spec=spec,
-        inverse=display_spec([spec], info.photometric, shape)["inverse"],
+        inverse=display_spec([spec], info.photometric, str(ds.get("PresentationLUTShape") or ""))["inverse"],
         window=None if window is None else list(window),
-        orientation=list(info.orientation or AXIAL), offset=_offset(ds))
+        orientation=list(info.orientation or AXIAL), offset=offset, file_size=file_size)
+    if length is not None and length < frame_length(head):
+        return None  # truncated: the general path says so
+    return head
 
 
 def frame_length(head: FrameHead) -> int:
@@ -117,7 +122,8 @@ def render_stored(data: bytes, head: FrameHead, *, syntax: str | None = None,
     head (too few bytes, a syntax not native, a table the file lacks, a window to complete
     that only the pixels give)."""
     syntax = syntax or head["syntax"]
-    if not syntax or UID(syntax) not in NATIVE or len(data) < frame_length(head):
+    if (UID(syntax) not in NATIVE or len(data) < frame_length(head)
+            or (head["bits_allocated"] == 8 and syntax == ExplicitVRBigEndian)):
         return None
     spec = head["spec"]
     if table is not None and not 0 <= table < len(spec["tables"]):
@@ -134,9 +140,7 @@ def render_stored(data: bytes, head: FrameHead, *, syntax: str | None = None,
     except _PixelsNeeded:
         return None
     layout = (syntax, head["bits_allocated"], head["bits_stored"], head["signed"])
-    assert spec["low"] is not None  # a head's frame has its domain
-    lookup = _word_table(layout, spec["slope"], spec["intercept"], spec["low"], voi_key(voi),
-                         head["inverse"] != invert)
+    lookup = _word_table(layout, spec, voi, head["inverse"] != invert)
     words = np.frombuffer(data, "<u2" if head["bits_allocated"] == 16 else np.uint8,
                           count=head["rows"] * head["columns"]).reshape(head["rows"], head["columns"])
     return encode(np.take(lookup, words, mode="wrap"), fmt, quality)
@@ -149,11 +153,26 @@ class _PixelsNeeded(Exception):
 Layout = tuple[str, int, int, bool]  # syntax, bits allocated, bits stored, signed
 
 
-@lru_cache(maxsize=64)
-def _word_table(layout: Layout, slope: float, intercept: float, low: int, voi: VoiKey,
-                inverse: bool) -> np.ndarray:
-    """The display value of every stored word of this layout."""
-    return np.take(domain_table(slope, intercept, low, voi, inverse), _word_values(*layout) - low)
+_TABLES: dict[tuple, np.ndarray] = {}
+MAX_TABLES = 64
+
+
+def _word_table(layout: Layout, spec: FrameSpec, voi: Voi, inverse: bool) -> np.ndarray:
+    """The display value of every stored word of this layout, memoised: the words go through
+    the general path itself (decode's rescale to float32, then `display_frame`), so each is
+    shown as the volume shows it, to the level, by construction."""
+    key = (layout, spec["slope"], spec["intercept"], spec["low"], voi_key(voi), inverse)
+    table = _TABLES.get(key)
+    if table is None:
+        values = _word_values(*layout)
+        side = 256 if layout[1] == 16 else 16
+        modality = linear_rescale(values, spec["slope"], spec["intercept"]).reshape(side, side)
+        table = display_frame(modality, spec, voi, inverse).ravel()
+        table.flags.writeable = False
+        if len(_TABLES) >= MAX_TABLES:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = table
+    return table
 
 
 @lru_cache(maxsize=16)
@@ -167,7 +186,8 @@ def _word_values(syntax: str, allocated: int, stored: int, signed: bool) -> np.n
         "bits_stored": stored, "pixel_representation": int(signed), "number_of_frames": 1,
         "photometric_interpretation": "MONOCHROME2", "pixel_keyword": "PixelData"}
     values, _ = get_decoder(UID(syntax)).as_array(words.tobytes(), **options)
-    return values.astype(np.int64).ravel()
+    values.flags.writeable = False
+    return values.ravel()
 
 
 def _syntax(ds: pydicom.Dataset) -> UID | None:
@@ -181,15 +201,3 @@ def _syntax(ds: pydicom.Dataset) -> UID | None:
 def _tables_complete(ds: pydicom.Dataset) -> bool:
     """Every VOI LUT item has its data: DICOMweb metadata may leave it out as bulk data."""
     return all(item.get("LUTData") not in (None, b"", []) for item in ds.get("VOILUTSequence") or [])
-
-
-def _offset(ds: pydicom.Dataset) -> int | None:
-    """Where the pixel data's value starts in the file the header was read from, when it was
-    read with its value deferred (or not yet converted)."""
-    if _PIXEL_DATA not in ds:
-        return None
-    element = ds.get_item(_PIXEL_DATA)
-    tell = getattr(element, "file_tell", None)  # a DataElement's; a RawDataElement's value_tell
-    tell = getattr(element, "value_tell", None) if tell is None else tell
-    undefined = getattr(element, "is_undefined_length", False)
-    return int(tell) if tell is not None and not undefined else None

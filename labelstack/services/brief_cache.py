@@ -95,6 +95,11 @@ class BriefCache(Generic[K, V]):
             self._entries.clear()
 
 
+def written(session: Session) -> set[str]:
+    """The tables `session` has written in its open transaction (flushed, not yet committed)."""
+    return set(session.info.get(_PENDING, ()))
+
+
 def _note(session: Session, tables: set[str]) -> None:
     if tables:
         session.info.setdefault(_PENDING, set()).update(tables)

@@ -111,16 +111,15 @@ class ImageStore(ABC):
 
     @abstractmethod
     def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:
-        """The datasets of these instances without the pixel data's value, in the same
-        order (a file store may leave the element in, its value unread, so that where the
-        value lies is known)."""
+        """The datasets of these instances without pixel data, in the same order."""
 
-    def read_frame(self, store_key: str, frame: int, offset: int | None,
-                   length: int) -> tuple[bytes, str | None] | None:
+    def read_frame(self, store_key: str, frame: int, length: int, *, offset: int | None = None,
+                   file_size: int | None = None) -> tuple[bytes, str | None] | None:
         """The `length` stored bytes of uncompressed frame `frame` (from 0) of one instance,
-        and their transfer syntax when not the stored one; `offset` is where the instance's
-        pixel data value starts in its file, when known. None when this store cannot read a
-        frame alone (then read the instance)."""
+        and their transfer syntax when not the stored one; a file store is told where the
+        pixel data's value starts (`offset`) in a file of `file_size` bytes, as its header
+        read noted. None when this store cannot read that frame alone (then read the
+        instance)."""
         return None
 
     @abstractmethod

@@ -85,8 +85,8 @@ class DicomWebStore(ImageStore):
                 return
             raise StoreError(f"WADO-RS from {self.url} failed: {_reason(exc)}") from exc
 
-    def read_frame(self, store_key: str, frame: int, offset: int | None,
-                   length: int) -> tuple[bytes, str | None] | None:
+    def read_frame(self, store_key: str, frame: int, length: int, *, offset: int | None = None,
+                   file_size: int | None = None) -> tuple[bytes, str | None] | None:
         """One frame by WADO-RS, its bytes alone (no instance to parse), in the stored
         syntax: a server that transcoded would decode compressed frames with a decoder of
         its own. Only uncompressed frames are read; for anything else (compressed, an answer

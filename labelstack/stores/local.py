@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
 
+from labelstack.imaging.stored import PIXEL_VALUE
 from labelstack.stores.base import (
     ImageStore,
     IndexEntry,
@@ -18,8 +21,6 @@ from labelstack.stores.base import (
     StoreError,
     check_uid,
 )
-
-DEFERRED_BYTES = 4096  # a header read leaves longer values (pixel data) in the file
 
 
 class LocalStore(ImageStore):
@@ -72,23 +73,27 @@ class LocalStore(ImageStore):
         return datasets
 
     def read_headers(self, store_keys: Sequence[str]) -> list[Dataset]:
-        """Values over `DEFERRED_BYTES` (the pixel data) are left unread: pydicom then
-        notes where they lie in the file, which `read_frame` reads from."""
+        """Each header notes where its pixel data's value lies in the file
+        (`imaging.stored.PIXEL_VALUE`), which `read_frame` reads from."""
         return [self._read(key, pixels=False) for key in store_keys]
 
     def _read(self, key: str, *, pixels: bool) -> Dataset:
         try:
-            return dcmread(self.path(key), defer_size=None if pixels else DEFERRED_BYTES)
+            if pixels:
+                return dcmread(self.path(key))
+            return read_header(self.path(key))
         except (OSError, InvalidDicomError) as exc:
             raise StoreError(f"cannot read {key} from the local store: {exc}") from exc
 
-    def read_frame(self, store_key: str, frame: int, offset: int | None,
-                   length: int) -> tuple[bytes, str | None] | None:
+    def read_frame(self, store_key: str, frame: int, length: int, *, offset: int | None = None,
+                   file_size: int | None = None) -> tuple[bytes, str | None] | None:
         if offset is None:
             return None
         try:  # one pread: no buffered file object for a single read
             fd = os.open(self.path(store_key), os.O_RDONLY)
             try:
+                if file_size is not None and os.fstat(fd).st_size != file_size:
+                    return None  # not the file the header was read from
                 data = os.pread(fd, length, offset + frame * length)
             finally:
                 os.close(fd)
@@ -117,3 +122,34 @@ class LocalStore(ImageStore):
             key = path.relative_to(self.root).as_posix()
             entries.append(IndexEntry.of(ds, store_key=key, file_size=path.stat().st_size))
         return entries
+
+
+def read_header(path: Path) -> Dataset:
+    """The dataset up to its pixel data, noting where the pixel data's value lies in the file
+    and how long it is (`imaging.stored.PIXEL_VALUE`, with the file's size) when it is
+    native: pydicom stops at the element's tag, and its header says the rest."""
+    with path.open("rb") as file:
+        ds = dcmread(file, stop_before_pixels=True)
+        where = _pixel_value(file.read(12), file.tell() - 12, ds)
+        if where is not None:
+            setattr(ds, PIXEL_VALUE, (*where, os.fstat(file.fileno()).st_size))
+    return ds
+
+
+def _pixel_value(element: bytes, at: int, ds: Dataset) -> tuple[int, int] | None:
+    """(offset, length) of the value of the Pixel Data element whose first bytes are
+    `element`, at file offset `at`; None unless it is native pixel data of a defined length."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = UID(str(meta.get("TransferSyntaxUID", ""))) if meta is not None else UID("")
+    if not syntax or syntax.is_compressed or syntax.is_deflated or len(element) < 8:
+        return None
+    order = "<" if syntax.is_little_endian else ">"
+    if struct.unpack(f"{order}HH", element[:4]) != (0x7FE0, 0x0010):
+        return None
+    if syntax.is_implicit_VR:
+        offset, (length,) = at + 8, struct.unpack(f"{order}I", element[4:8])
+    elif element[4:6] in (b"OB", b"OW") and len(element) == 12:
+        offset, (length,) = at + 12, struct.unpack(f"{order}I", element[8:12])
+    else:
+        return None
+    return None if length == 0xFFFFFFFF else (offset, length)

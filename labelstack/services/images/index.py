@@ -307,7 +307,7 @@ def _valid(report: SyncReport, study_uid: str, series_uid: str, sop_uid: str | N
 
 def _remove(session: Session, series: Series) -> None:
     """Drop a series from the index and its cached volume and thumbnail."""
-    runtime.forget(current_instances(session, series.id)[0])
+    runtime.forget(current_instances(session, series.id).key)
     session.delete(series)
 
 

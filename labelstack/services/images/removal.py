@@ -54,7 +54,7 @@ def delete_series(session: Session, *, actor: User, series_uid: str) -> Removal:
     blocker = removal_blocker(session, series_id=series.id)
     if blocker:
         raise Conflict(f"This image cannot be deleted. {blocker}")
-    key, keys = current_instances(session, series.id)
+    key, keys, _ = current_instances(session, series.id)
     store = runtime.store(series.store)
     study_id = series.study_id
     session.execute(sa.delete(LabelAssignment).where(col(LabelAssignment.series_id) == series.id))

@@ -29,13 +29,15 @@ from labelstack.imaging.errors import ImagingError
 from labelstack.imaging.mpr import Plane, orientation_map
 from labelstack.imaging.stored import FrameHead, frame_length
 from labelstack.imaging.volume import Volume, volume_from_datasets
-from labelstack.services.brief_cache import BriefCache
+from labelstack.services.brief_cache import BriefCache, written
 from labelstack.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from labelstack.services.images import runtime
 from labelstack.services.images.shape import (
     INSTANCES_OF_UID,
+    Instances,
     KeptStack,
     Opening,
+    instances_of,
     opening_of,
     save_stack_order,
     stack_order,
@@ -56,11 +58,12 @@ class Indexed:
 
     __slots__ = ("series_uid", "store", "key", "opening", "_keys")
 
-    def __init__(self, series_uid: str, store: str, key: str, opening: Opening | None = None) -> None:
+    def __init__(self, series_uid: str, store: str, key: str, opening: Opening | None = None,
+                 keys: tuple[str, ...] | None = None) -> None:
         self.series_uid, self.store = series_uid, store
         self.key = key  # `runtime.content_key` of the instances: the caches' name for them
         self.opening = opening  # the kept opening slice of this set, if any
-        self._keys: tuple[str, ...] | None = None
+        self._keys = keys
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -89,7 +92,15 @@ def indexed(session: Session, series_uid: str) -> Indexed:
         if not instance_set:
             raise NotFound(f"series {series_uid} has no instances")
         key = runtime.content_key(series_uid, instance_set)
-        return Indexed(series_uid, store, key, opening_of(opening, key))
+        keys = None
+        if written(session) & {Series.__tablename__, Instance.__tablename__}:
+            # this session changed the index: its keys are only to be read through it
+            current = instances_of(session.connection().execute(
+                INSTANCES_OF_UID, {"uid": series_uid}).all())
+            if not current.keys:
+                raise NotFound(f"series {series_uid} has no instances")
+            key, keys = current.key, tuple(current.keys)
+        return Indexed(series_uid, store, key, opening_of(opening, key), keys)
 
     return _indexed.get(series_uid, load)
 
@@ -98,15 +109,19 @@ def _indexed_keys(item: Indexed) -> tuple[str, ...]:
     """The keys of the set of instances `item` names, from the index; a set that changed
     since `item` was read is a 409 (open it again), not another set under its name."""
     with session_scope() as session:
-        rows = session.connection().execute(INSTANCES_OF_UID, {"uid": item.series_uid}).all()
-    if not rows:
+        current = instances_of(session.connection().execute(
+            INSTANCES_OF_UID, {"uid": item.series_uid}).all())
+    return _keys_of(item, current)
+
+
+def _keys_of(item: Indexed, current: Instances) -> tuple[str, ...]:
+    if not current.key:
         raise NotFound(f"no series {item.series_uid} in the index")
-    if runtime.content_key(item.series_uid, rows[0][2]) != item.key:
+    if current.key != item.key:
         raise Conflict(f"series {item.series_uid} changed while it was being opened: open it again")
-    keys = tuple(key for *_, key in rows if key is not None)
-    if not keys:
+    if not current.keys:
         raise NotFound(f"series {item.series_uid} has no instances")
-    return keys
+    return tuple(current.keys)
 
 
 def known_indexed(series_uid: str) -> Indexed | None:
@@ -213,8 +228,8 @@ class SeriesLoad:
         if head is None or not _shown_as_stored(head["orientation"]):
             return None
         try:
-            read = runtime.store(self.item.store).read_frame(key, frame, head["offset"],
-                                                             frame_length(head))
+            read = runtime.store(self.item.store).read_frame(
+                key, frame, frame_length(head), offset=head["offset"], file_size=head["file_size"])
         except StoreError as exc:
             raise Conflict(str(exc)) from None
         return None if read is None else StoredFrame(data=read[0], syntax=read[1], head=head)
@@ -308,8 +323,12 @@ _pool = ThreadPoolExecutor(LOADERS, thread_name_prefix="series-load")
 
 def start(item: Indexed) -> SeriesLoad:
     """The load of this set of instances: finished at once when the volume is in memory,
-    else the one already running, else a new one in the background."""
-    return _start(item, paused=False)
+    else the one already running, else a new one in the background. The instances' keys are
+    read here, in the caller's thread: a progress bar polling `total` from an event loop
+    must not be the one to read them."""
+    load = _start(item, paused=False)
+    _ = load.item.keys  # the load's own item: a running one may have been started by another
+    return load
 
 
 @contextmanager

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -51,23 +51,37 @@ def instance_keys(session: Session, series_id: int | None) -> list[str]:
 
 # One statement, so that the token and the keys are of the same moment (two would see
 # different snapshots when an import commits in between, on PostgreSQL).
-_SET_AND_KEYS = (select(Series.series_uid, Series.store, Series.instance_set, Instance.store_key)
+_SET_AND_KEYS = (select(Series.series_uid, Series.instance_set, Instance.store_key,
+                        Instance.transfer_syntax_uid)
                  .join(Instance, col(Instance.series_id) == col(Series.id), isouter=True)
                  .order_by(*INSTANCE_ORDER))
 INSTANCES_OF_UID = _SET_AND_KEYS.where(col(Series.series_uid) == bindparam("uid"))
 _INSTANCES_OF_ID = _SET_AND_KEYS.where(col(Series.id) == bindparam("id"))
 
 
-def current_instances(session: Session, series_id: int | None) -> tuple[str, list[str]]:
-    """The series' content key (`runtime.content_key`, from the token the database renews
-    with every change to its instances) and its instances' store keys in viewer order, as
-    this session sees them (its own changes flushed first)."""
-    session.flush()
-    rows = session.connection().execute(_INSTANCES_OF_ID, {"id": series_id}).all()
+class Instances(NamedTuple):
+    """A series' set of instances as the index has it at one moment."""
+
+    key: str  # `runtime.content_key`: the caches' name for the set ("" for no series)
+    keys: list[str]  # store keys, in viewer order
+    syntaxes: list[str]  # each one's stored transfer syntax, as indexed ("" when unknown)
+
+
+def instances_of(rows: Sequence[Any]) -> Instances:
+    """`Instances` from the rows of `INSTANCES_OF_UID` (or of the series id)."""
     if not rows:
-        return "", []
-    uid, _, instance_set, _ = rows[0]
-    return runtime.content_key(uid, instance_set), [key for *_, key in rows if key is not None]
+        return Instances("", [], [])
+    uid, instance_set = rows[0][0], rows[0][1]
+    present = [(key, syntax or "") for _, _, key, syntax in rows if key is not None]
+    return Instances(runtime.content_key(uid, instance_set), [k for k, _ in present],
+                     [syntax for _, syntax in present])
+
+
+def current_instances(session: Session, series_id: int | None) -> Instances:
+    """The series' set of instances as this session sees it (its own changes flushed first);
+    the name comes from the token the database renews with every change to them."""
+    session.flush()
+    return instances_of(session.connection().execute(_INSTANCES_OF_ID, {"id": series_id}).all())
 
 
 def refresh_shape(session: Session, series: Series, store: ImageStore) -> str | None:
@@ -75,13 +89,13 @@ def refresh_shape(session: Session, series: Series, store: ImageStore) -> str | 
     keep its stack and opening slice; the caller commits. Returns why it could not (headers
     that describe no image, an unreachable store): the size then stays as indexed from the
     instances."""
-    key, keys = current_instances(session, series.id)
+    key, keys, syntaxes = current_instances(session, series.id)
     if not keys:
         return "no instances"
     try:
         headers = store.read_headers(keys)
         z, rows, columns = main_stack_shape(headers)
-        kept = save_stack_order(key, keys, headers)
+        kept = save_stack_order(key, keys, headers, syntaxes)
     except Exception as exc:  # noqa: BLE001  (ImagingError, StoreError, odd header values)
         return f"{type(exc).__name__}: {exc}"
     series.number_of_frames, series.rows, series.columns = z, rows, columns
@@ -147,7 +161,8 @@ class KeptStack:
     frames: list[int]  # per slice: the frame of that instance
     slice_heads: list[int]  # per slice: its entry in `heads`, -1 for none
     offsets: list[int]  # per slice: where its pixel bytes start in its file, -1: unknown
-    heads: list[dict]  # the distinct heads, offset left out
+    file_sizes: list[int]  # per slice: the size of that file, -1: unknown
+    heads: list[dict]  # the distinct heads, offset and file size left out
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -169,30 +184,36 @@ class KeptStack:
     def head(self, z: int) -> FrameHead | None:
         if self.slice_heads[z] < 0:
             return None
-        offset = self.offsets[z]
-        return cast(FrameHead, {**self.heads[self.slice_heads[z]], "offset": None if offset < 0 else offset})
+        offset, size = self.offsets[z], self.file_sizes[z]
+        return cast(FrameHead, {**self.heads[self.slice_heads[z]], "offset": None if offset < 0 else offset,
+                                "file_size": None if size < 0 else size})
 
 
-def save_stack_order(key: str, keys: Sequence[str], headers: Sequence[Dataset]) -> KeptStack:
-    """Work out (from the instances' headers, in `keys` order) and keep, as content `key`
+def save_stack_order(key: str, keys: Sequence[str], headers: Sequence[Dataset],
+                     syntaxes: Sequence[str] = ()) -> KeptStack:
+    """Work out (from the instances' headers, in `keys` order, and their stored transfer
+    syntaxes where the headers do not say them) and keep, as content `key`
     (`runtime.content_key` of the set of instances `keys`), the stack order and each
     slice's head; returns them. A disk that cannot keep them costs the next opening a read
     of every header, nothing else."""
     found: dict[str, int] = {}
     heads: list[dict] = []
-    columns: dict[str, list[int]] = {"sources": [], "frames": [], "slice_heads": [], "offsets": []}
+    columns: dict[str, list[int]] = {"sources": [], "frames": [], "slice_heads": [], "offsets": [],
+                                     "file_sizes": []}
     for source, frame in main_stack_frames(headers):
-        head = frame_head(headers[source])
+        head = frame_head(headers[source], syntaxes[source] if syntaxes else "")
         number = -1
         if head is not None:
-            shared = {name: value for name, value in head.items() if name != "offset"}
+            shared = {name: value for name, value in head.items() if name not in _PER_FILE}
             number = found.setdefault(json.dumps(shared, sort_keys=True), len(heads))
             if number == len(heads):
                 heads.append(shared)
         columns["sources"].append(source)
         columns["frames"].append(frame)
         columns["slice_heads"].append(number)
-        columns["offsets"].append(-1 if head is None or head["offset"] is None else head["offset"])
+        for name, column in _PER_FILE.items():
+            value = None if head is None else head[name]  # type: ignore[literal-required]
+            columns[column].append(-1 if value is None else value)
     prefix = os.path.commonprefix(list(keys))
     kept = KeptStack(prefix=prefix, suffixes=[k[len(prefix):] for k in keys], heads=heads, **columns)
     if not any("\n" in k for k in keys):  # (store keys are UIDs and slashes)
@@ -231,7 +252,7 @@ def stack_order(key: str) -> KeptStack | None:
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
     count, suffixes, heads = len(stack.sources), stack.suffixes, stack.heads
-    columns = (stack.sources, stack.frames, stack.slice_heads, stack.offsets)
+    columns = (stack.sources, stack.frames, stack.slice_heads, stack.offsets, stack.file_sizes)
     if not (isinstance(stack.prefix, str) and isinstance(suffixes, list) and suffixes
             and {type(k) for k in suffixes} == {str} and isinstance(heads, list)
             and all(isinstance(h, dict) and h.keys() >= _HEAD_FIELDS for h in heads)
@@ -240,12 +261,13 @@ def stack_order(key: str) -> KeptStack | None:
         return None
     if not (min(stack.sources) >= 0 and max(stack.sources) < len(suffixes) and min(stack.frames) >= 0
             and min(stack.slice_heads) >= -1 and max(stack.slice_heads) < len(heads)
-            and min(stack.offsets) >= -1):
+            and min(stack.offsets) >= -1 and min(stack.file_sizes) >= -1):
         return None
     return stack
 
 
-_HEAD_FIELDS = FrameHead.__required_keys__ - {"offset"}
+_PER_FILE = {"offset": "offsets", "file_size": "file_sizes"}  # head field: KeptStack column
+_HEAD_FIELDS = FrameHead.__required_keys__ - _PER_FILE.keys()
 
 
 def uid_summary(uids: Iterable[str]) -> dict[str, object]:

@@ -10,21 +10,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from sqlmodel import Session, select
 
 from labelstack.config import Settings
 from labelstack.db.models import Series, User
 from labelstack.services import brief_cache
+from labelstack.services.images import catalog as image_catalog
 from labelstack.services.images import importing as image_import
 from labelstack.services.images import runtime, series_load
 from labelstack.services.images import view as image_view
 from labelstack.services.images.shape import current_instances, opening_of
 from labelstack.services.images.sources import sources_from_paths
 from tests.integration.stores.conftest import CT_SHAPE
+from tests.orthanc import Orthanc
 
 CT_UID = "1.2.826.0.1.3680043.8.498.1001"
 
@@ -92,7 +96,7 @@ def test_the_opening_slice_needs_no_kept_stack(settings: Settings, session: Sess
     default slice is still shown from its bytes, and no header is read for it."""
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
     series = session.exec(select(Series)).one()
-    key, _ = current_instances(session, series.id)
+    key = current_instances(session, series.id).key
     opening = opening_of(series.opening, key)
     assert opening is not None and (opening.slices, opening.index) == (CT_SHAPE[0], CT_SHAPE[0] // 2)
     runtime.stack_order_path(key).unlink()
@@ -131,16 +135,16 @@ def test_a_set_of_instances_changed_behind_the_services_back_gets_a_new_name(
     one, and the opening slice kept for the old set is not used for the new."""
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[:-1]))
     series = session.exec(select(Series)).one()
-    before, _ = current_instances(session, series.id)
+    before = current_instances(session, series.id).key
     by_hand, left, readable = CHANGES[change]
     by_hand(session, series.id)
     session.commit()
-    after, keys = current_instances(session, series.id)
+    after, keys, _ = current_instances(session, series.id)
     assert after != before and len(keys) == left
     session.refresh(series)
     assert opening_of(series.opening, before) is not None and opening_of(series.opening, after) is None
     image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files[-1:]))
-    grown, keys = current_instances(session, series.id)
+    grown, keys, _ = current_instances(session, series.id)
     assert grown not in (before, after) and len(keys) == left + 1
     session.refresh(series)  # the next import works out the opening slice again, if it can
     assert (opening_of(series.opening, grown) is not None) == readable
@@ -157,3 +161,36 @@ def test_a_series_that_changed_while_it_was_being_opened_is_a_conflict(
     session.commit()
     with pytest.raises(Exception, match="changed while it was being opened: open it again"):
         _ = item.keys
+
+
+@pytest.mark.orthanc
+def test_a_series_synced_from_the_pacs_opens_from_its_instance(
+        dicomweb_settings: Settings, session: Session, admin: User, orthanc: Orthanc,
+        ct_files: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put into Orthanc by another modality: neither its metadata nor the index says the
+    stored syntax, and a frame in an unknown syntax could be the server's own decoding of a
+    compressed one, so the slice is decoded from its instance."""
+    for path in ct_files:
+        httpx.post(f"{orthanc.url}/instances", content=path.read_bytes()).raise_for_status()
+    image_catalog.sync_from_dicomweb(session, actor=None)
+    reads = _instance_reads(monkeypatch, dicomweb_settings)
+    first, whole = _cold_then_whole(session, admin, CT_UID, center=40.0, width=400.0)
+    assert reads == [1, CT_SHAPE[0]] and np.array_equal(_pixels(first), _pixels(whole))
+
+
+def test_a_file_replaced_since_its_header_was_read_is_decoded_from_its_instance(
+        settings: Settings, session: Session, admin: User, ct_files: list[Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head says where the pixels lay in the file as it was; a file of another size now
+    is not read at that offset."""
+    image_import.import_dicom(session, actor=None, sources=sources_from_paths(ct_files))
+    series = session.exec(select(Series)).one()
+    opening = opening_of(series.opening, current_instances(session, series.id).key)
+    assert opening is not None
+    path = runtime.store("local").path(opening.key)
+    ds = dcmread(path)
+    ds.ImageComments = "re-sent with a comment: the pixel data moved"
+    ds.save_as(path, enforce_file_format=True)
+    reads = _instance_reads(monkeypatch, settings)
+    first, whole = _cold_then_whole(session, admin, CT_UID, center=40.0, width=400.0)
+    assert reads == [1, CT_SHAPE[0]] and np.array_equal(_pixels(first), _pixels(whole))

@@ -15,7 +15,7 @@ from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
 
 from labelstack.imaging import render_slice, volume_from_datasets
 from labelstack.imaging.stored import FrameHead, frame_head, frame_length, render_stored
-from labelstack.stores.local import DEFERRED_BYTES
+from labelstack.stores.local import read_header
 from tests.unit.imaging.helpers import displayable_testdata, secondary_capture
 from tests.unit.imaging.test_display_pipeline import WINDOWS, stored_image, voi_table
 
@@ -24,8 +24,9 @@ ASKED = [{}, {"center": 40.0, "width": 400.0}, {"invert": True}, {"width": 100.0
 
 
 def stored(path: Path | str) -> tuple[FrameHead | None, bytes]:
-    """The head as the local store reads it (pixel value left in the file) and the frame's bytes."""
-    head = frame_head(pydicom.dcmread(path, defer_size=DEFERRED_BYTES))
+    """The head as the local store reads it (up to the pixel data, noting where its value
+    lies) and the frame's bytes."""
+    head = frame_head(read_header(Path(path)))
     if head is None or head["offset"] is None:
         return head, b""
     return head, Path(path).read_bytes()[head["offset"] : head["offset"] + frame_length(head)]
@@ -100,6 +101,15 @@ def test_other_native_syntaxes_show_as_their_volume(syntax: pydicom.uid.UID, tmp
     assert assert_shows_as_the_volume(path) >= 3
 
 
+def test_a_rescale_far_from_its_window_shows_as_its_volume(tmp_path: Path) -> None:
+    """Float32 modality values cannot tell every stored value apart here (|intercept / slope|
+    > 2^22): the volume's index then errs by one, and the bytes are shown as the volume shows
+    them, not more exactly."""
+    ds = stored_image(RescaleSlope=1e-4, RescaleIntercept=3000, WindowCenter=3001, WindowWidth=0.01,
+                      VOILUTFunction="LINEAR_EXACT")
+    assert assert_shows_as_the_volume(saved(ds, tmp_path)) >= 3
+
+
 def test_eight_bit_words_show_as_their_volume(tmp_path: Path) -> None:
     ds = secondary_capture(np.arange(256, dtype=np.uint8).reshape(16, 16).repeat(4, 0), "MONOCHROME1",
                            WindowCenter=128, WindowWidth=200)
@@ -113,6 +123,38 @@ def test_a_voi_lut_table_is_shown_as_the_volume_shows_it(tmp_path: Path) -> None
     ds = stored_image((np.arange(256 * 256, dtype=np.uint16) % 4096).reshape(256, 256), BitsStored=12,
                       HighBit=11, VOILUTSequence=tables)
     assert assert_shows_as_the_volume(saved(ds, tmp_path)) == 5  # no window to complete half of
+
+
+def _eight_bit_big_endian(tmp_path: Path) -> Path:
+    """8 bits allocated in an OW element of a big-endian file: pydicom swaps each byte pair, which
+    no per-word table can do."""
+    ds = secondary_capture(np.arange(64, dtype=np.uint8).reshape(8, 8), "MONOCHROME2",
+                           WindowCenter=30, WindowWidth=60)
+    ds["PixelData"].VR = "OW"
+    ds.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
+    path = tmp_path / "image.dcm"
+    pydicom.dcmwrite(path, ds, implicit_vr=False, little_endian=False, force_encoding=True)
+    return path
+
+
+def test_eight_bits_in_a_big_endian_ow_element_have_no_head(tmp_path: Path) -> None:
+    assert stored(_eight_bit_big_endian(tmp_path))[0] is None
+
+
+def test_a_pixel_value_shorter_than_its_frame_has_no_head(tmp_path: Path) -> None:
+    """Truncated: the general path refuses it with its reason; the bytes must not be shown."""
+    ds = stored_image(WindowCenter=0, WindowWidth=100)
+    ds.PixelData = ds.PixelData[:-64]
+    assert stored(saved(ds, tmp_path))[0] is None
+
+
+def test_a_header_read_leaves_the_pixel_data_in_the_file(tmp_path: Path) -> None:
+    path = saved(stored_image(WindowCenter=0, WindowWidth=100), tmp_path)
+    header = read_header(path)
+    assert "PixelData" not in header
+    head = frame_head(header)
+    assert head is not None and head["file_size"] == path.stat().st_size
+    assert head["offset"] == path.stat().st_size - frame_length(head)  # the last element
 
 
 NO_HEAD = {
