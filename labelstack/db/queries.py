@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
 
 
@@ -16,13 +16,27 @@ def escape_like(text: str) -> str:
 
 
 def driver_rows(session: Session, statement: Select, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The rows of a read-only `statement`, straight from the driver's cursor, in the
-    session's transaction. For the one read on the way to every first slice: there
-    SQLAlchemy's execution and result machinery cost three times the query (0.24 ms against
-    0.08 for one row on SQLite). No ORM events fire and nothing is flushed first."""
-    connection = session.connection()
-    sql, names = _compiled(statement, connection.dialect)
-    cursor = connection.connection.cursor()
+    """The rows of a read-only `statement`, straight from the driver's cursor. For the one
+    read on the way to every first slice: there SQLAlchemy's execution and result machinery
+    cost three times the query (0.24 ms against 0.08 for one row on SQLite). Read in the
+    session's transaction once it has begun; before that (nothing of it to see) on a pooled
+    connection of its own for this one read, which spares the session its connection
+    (0.12 ms). No ORM events fire and nothing is flushed first."""
+    engine = session.get_bind()
+    if session.in_transaction() or not isinstance(engine, Engine):
+        connection = session.connection()
+        return _fetch(connection.connection, _compiled(statement, connection.dialect), params)
+    raw = engine.raw_connection()
+    try:
+        return _fetch(raw, _compiled(statement, engine.dialect), params)
+    finally:
+        raw.close()
+
+
+def _fetch(connection: Any, compiled: tuple[str, tuple[str, ...] | None],
+           params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    sql, names = compiled
+    cursor = connection.cursor()
     try:
         cursor.execute(sql, tuple(params[name] for name in names) if names is not None else params)
         return list(cursor.fetchall())
