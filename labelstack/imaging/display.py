@@ -148,7 +148,7 @@ def display_frame(values: np.ndarray, spec: FrameSpec | None, voi: Voi, inverse:
         src = np.ascontiguousarray(values, dtype=np.float32)
         index = cv2.addWeighted(src, 1.0 / spec["slope"], src, 0.0,
                                 -spec["intercept"] / spec["slope"] - spec["low"], dtype=cv2.CV_16U)
-        table = domain_table(spec["slope"], spec["intercept"], spec["low"], voi_key(voi), inverse)
+        table = _table(spec["slope"], spec["intercept"], spec["low"], voi_key(voi), inverse)
         # rounded and saturated into the table's 2^16 entries, so "wrap" (no bounds pass) is exact
         return np.take(table, cast(npt.NDArray[np.uint16], index), mode="wrap")
     out = to_uint8(voi_values(np.asarray(values, np.float64), voi))
@@ -196,16 +196,15 @@ VoiKey = tuple[Any, ...]
 
 
 def voi_key(voi: Voi) -> VoiKey:
-    """`voi` as the hashable key `domain_table` is memoised by."""
+    """`voi` as a hashable key, for the tables memoised by it."""
     if voi["kind"] == "table":
         return ("table", voi["first"], voi["bits"], tuple(voi["data"]))
     return ("window", voi["center"], voi["width"], voi["function"])
 
 
 @lru_cache(maxsize=64)
-def domain_table(slope: float, intercept: float, low: int, voi: VoiKey, inverse: bool) -> np.ndarray:
-    """Display value of each domain index ``i`` (modality value ``(low + i) · slope + intercept``),
-    read-only."""
+def _table(slope: float, intercept: float, low: int, voi: VoiKey, inverse: bool) -> np.ndarray:
+    """Display value of each domain index ``i`` (modality value ``(low + i) · slope + intercept``)."""
     x = np.arange(low, low + DOMAIN).astype(np.float64) * slope
     x += intercept
     spec: Voi

@@ -33,11 +33,10 @@ from labelstack.services.brief_cache import BriefCache, written
 from labelstack.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from labelstack.services.images import runtime
 from labelstack.services.images.shape import (
-    INSTANCES_OF_UID,
     Instances,
     KeptStack,
     Opening,
-    instances_of,
+    current_instances_of_uid,
     opening_of,
     save_stack_order,
     stack_order,
@@ -56,7 +55,7 @@ class Indexed:
     instances' store keys when asked (`keys`), from the kept stack of that set, else from the
     index."""
 
-    __slots__ = ("series_uid", "store", "key", "opening", "_keys")
+    __slots__ = ("series_uid", "store", "key", "opening", "_keys", "_stack")
 
     def __init__(self, series_uid: str, store: str, key: str, opening: Opening | None = None,
                  keys: tuple[str, ...] | None = None) -> None:
@@ -64,14 +63,22 @@ class Indexed:
         self.key = key  # `runtime.content_key` of the instances: the caches' name for them
         self.opening = opening  # the kept opening slice of this set, if any
         self._keys = keys
+        self._stack: KeptStack | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
         """In viewer order (404 when the series has no instances)."""
         if self._keys is None:
-            kept = stack_order(self.key)
+            kept = self.kept_stack()
             self._keys = kept.keys if kept is not None else _indexed_keys(self)
         return self._keys
+
+    def kept_stack(self) -> KeptStack | None:
+        """What was kept for this set of instances (`shape.stack_order`), read once: the keys
+        and the load's slices come from the same file."""
+        if self._stack is None:
+            self._stack = stack_order(self.key)
+        return self._stack
 
 
 _indexed: BriefCache[str, Indexed] = BriefCache(Series.__tablename__, Instance.__tablename__)
@@ -95,11 +102,9 @@ def indexed(session: Session, series_uid: str) -> Indexed:
         keys = None
         if written(session) & {Series.__tablename__, Instance.__tablename__}:
             # this session changed the index: its keys are only to be read through it
-            current = instances_of(session.connection().execute(
-                INSTANCES_OF_UID, {"uid": series_uid}).all())
-            if not current.keys:
-                raise NotFound(f"series {series_uid} has no instances")
-            key, keys = current.key, tuple(current.keys)
+            current = current_instances_of_uid(session, series_uid)
+            key = current.key
+            keys = _keys_of(series_uid, key, current)
         return Indexed(series_uid, store, key, opening_of(opening, key), keys)
 
     return _indexed.get(series_uid, load)
@@ -109,18 +114,17 @@ def _indexed_keys(item: Indexed) -> tuple[str, ...]:
     """The keys of the set of instances `item` names, from the index; a set that changed
     since `item` was read is a 409 (open it again), not another set under its name."""
     with session_scope() as session:
-        current = instances_of(session.connection().execute(
-            INSTANCES_OF_UID, {"uid": item.series_uid}).all())
-    return _keys_of(item, current)
+        return _keys_of(item.series_uid, item.key, current_instances_of_uid(session, item.series_uid))
 
 
-def _keys_of(item: Indexed, current: Instances) -> tuple[str, ...]:
+def _keys_of(series_uid: str, key: str, current: Instances) -> tuple[str, ...]:
+    """The keys of `current`, if it is the set named `key`."""
     if not current.key:
-        raise NotFound(f"no series {item.series_uid} in the index")
-    if current.key != item.key:
-        raise Conflict(f"series {item.series_uid} changed while it was being opened: open it again")
+        raise NotFound(f"no series {series_uid} in the index")
+    if current.key != key:
+        raise Conflict(f"series {series_uid} changed while it was being opened: open it again")
     if not current.keys:
-        raise NotFound(f"series {item.series_uid} has no instances")
+        raise NotFound(f"series {series_uid} has no instances")
     return tuple(current.keys)
 
 
@@ -263,7 +267,7 @@ class SeriesLoad:
         instances, which loads as a whole."""
         with self._order_lock:
             if self._stack is None:
-                self._stack = stack_order(self.item.key)
+                self._stack = self.item.kept_stack()
             if self._stack is None:
                 try:
                     headers = runtime.store(self.item.store).read_headers(self.item.keys)

@@ -55,7 +55,7 @@ _SET_AND_KEYS = (select(Series.series_uid, Series.instance_set, Instance.store_k
                         Instance.transfer_syntax_uid)
                  .join(Instance, col(Instance.series_id) == col(Series.id), isouter=True)
                  .order_by(*INSTANCE_ORDER))
-INSTANCES_OF_UID = _SET_AND_KEYS.where(col(Series.series_uid) == bindparam("uid"))
+_INSTANCES_OF_UID = _SET_AND_KEYS.where(col(Series.series_uid) == bindparam("uid"))
 _INSTANCES_OF_ID = _SET_AND_KEYS.where(col(Series.id) == bindparam("id"))
 
 
@@ -67,8 +67,7 @@ class Instances(NamedTuple):
     syntaxes: list[str]  # each one's stored transfer syntax, as indexed ("" when unknown)
 
 
-def instances_of(rows: Sequence[Any]) -> Instances:
-    """`Instances` from the rows of `INSTANCES_OF_UID` (or of the series id)."""
+def _instances(rows: Sequence[Any]) -> Instances:
     if not rows:
         return Instances("", [], [])
     uid, instance_set = rows[0][0], rows[0][1]
@@ -81,7 +80,13 @@ def current_instances(session: Session, series_id: int | None) -> Instances:
     """The series' set of instances as this session sees it (its own changes flushed first);
     the name comes from the token the database renews with every change to them."""
     session.flush()
-    return instances_of(session.connection().execute(_INSTANCES_OF_ID, {"id": series_id}).all())
+    return _instances(session.connection().execute(_INSTANCES_OF_ID, {"id": series_id}).all())
+
+
+def current_instances_of_uid(session: Session, series_uid: str) -> Instances:
+    """`current_instances` of the series named by its UID."""
+    session.flush()
+    return _instances(session.connection().execute(_INSTANCES_OF_UID, {"uid": series_uid}).all())
 
 
 def refresh_shape(session: Session, series: Series, store: ImageStore) -> str | None:
